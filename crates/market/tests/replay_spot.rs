@@ -1,0 +1,1 @@
+//! Replay test placeholder.
