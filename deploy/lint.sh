@@ -35,7 +35,7 @@ fi
 for f in "${dockerfiles[@]}"; do
   rel="${f#"$root"/}"
   checked=$((checked + 1))
-  if out="$("$hadolint_bin" "$f" 2>&1)"; then
+  if out="$("$hadolint_bin" --no-color "$f" 2>&1)"; then
     echo "  ok    hadolint  $rel"
   else
     echo "  FAIL  hadolint  $rel"; printf '%s\n' "$out" | sed 's/^/        /'
