@@ -1,0 +1,213 @@
+//! Bounded label values. Every label value a service can emit is a variant of one of these enums,
+//! so no metric can grow an unbounded series set from free text.
+
+use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
+use std::fmt::Write as _;
+
+/// A closed set of label values.
+pub trait LabelValue: Copy + 'static {
+    /// Every value, in a stable order (used to pre-create series and to document the schema).
+    const ALL: &'static [Self];
+    /// The exact string exposed to Prometheus.
+    fn as_str(self) -> &'static str;
+    /// Every value as strings, for the inventory.
+    fn all_strs() -> Vec<&'static str> {
+        Self::ALL.iter().map(|v| v.as_str()).collect()
+    }
+}
+
+macro_rules! label_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl LabelValue for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl EncodeLabelValue for $name {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                encoder.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+label_enum!(
+    /// Kind of SBE message received from the exchange stream.
+    MessageType {
+        Trade => "trade",
+        BestBidAsk => "best_bid_ask",
+        DepthDiff => "depth_diff",
+        DepthSnapshot => "depth_snapshot",
+        Unknown => "unknown",
+    }
+);
+
+label_enum!(
+    /// Exchange REST endpoint called by the ingestor.
+    RestEndpoint { Depth => "depth", ExchangeInfo => "exchange_info", Ping => "ping" }
+);
+
+label_enum!(
+    /// Outcome of a REST call. Specific codes the client reacts to are their own values; other
+    /// client and server errors are grouped so `status=~"4..|5.."` still matches them.
+    HttpStatus {
+        Ok => "200",
+        Teapot => "418",
+        TooManyRequests => "429",
+        ClientError => "4xx",
+        ServerError => "5xx",
+        Timeout => "timeout",
+        Transport => "transport",
+    }
+);
+
+label_enum!(
+    /// Redis operation performed by the aggregator.
+    RedisOperation {
+        StateTransaction => "state_transaction",
+        Read => "read",
+        Lease => "lease",
+        ControlPublish => "control_publish",
+    }
+);
+
+label_enum!(
+    /// Which Redis key family an operation touched.
+    KeyType {
+        Features => "features",
+        Book => "book",
+        Anchor => "anchor",
+        Checkpoint => "checkpoint",
+        Lease => "lease",
+        Control => "control",
+    }
+);
+
+label_enum!(
+    /// Binary outcome.
+    OpStatus { Ok => "ok", Error => "error" }
+);
+
+label_enum!(
+    /// Logical Kinesis stream role (not the AWS stream name, which is configuration).
+    StreamRole { MarketEvents => "market_events" }
+);
+
+label_enum!(
+    /// What happened to one Kinesis record in the aggregator.
+    RecordStatus {
+        Applied => "applied",
+        Poison => "poison",
+        UnknownSchema => "unknown_schema",
+        Duplicate => "duplicate",
+    }
+);
+
+label_enum!(
+    /// Outcome of a re-anchor operation.
+    ReanchorStatus { Success => "success", Failed => "failed", Superseded => "superseded" }
+);
+
+label_enum!(
+    /// Why a prediction came from the fallback predictor instead of the model.
+    FallbackReason {
+        StaleFeatures => "stale_features",
+        IncompleteFeatures => "incomplete_features",
+        AnchorNotSynced => "anchor_not_synced",
+        NoFeatures => "no_features",
+        RedisUnavailable => "redis_unavailable",
+        ModelUnavailable => "model_unavailable",
+        ModelError => "model_error",
+        BaselineVariant => "baseline_variant",
+    }
+);
+
+label_enum!(
+    /// Stage of the inference hot path.
+    HotPathStage { Total => "total", RedisRead => "redis_read", Model => "model", Publish => "publish" }
+);
+
+label_enum!(
+    /// Outcome of a model (re)load.
+    ReloadStatus { Success => "success", Rejected => "rejected" }
+);
+
+label_enum!(
+    /// Which model variant serves predictions.
+    ModelVariant { Ml => "ml", Baseline => "baseline" }
+);
+
+label_enum!(
+    /// Error classes, shared by every service's `*_errors_total`.
+    ErrorType {
+        Truncated => "truncated",
+        Malformed => "malformed",
+        UnknownTemplate => "unknown_template",
+        UnknownSchema => "unknown_schema",
+        OversizedGroup => "oversized_group",
+        SequenceBreak => "sequence_break",
+        Timeout => "timeout",
+        Connection => "connection",
+        Throttled => "throttled",
+        Rejected => "rejected",
+        Internal => "internal",
+    }
+);
+
+label_enum!(
+    /// Pipeline stage where an error was counted.
+    Stage {
+        Websocket => "websocket",
+        Decode => "decode",
+        Sequence => "sequence",
+        Rest => "rest",
+        Kinesis => "kinesis",
+        Redis => "redis",
+        Features => "features",
+        Model => "model",
+        Http => "http",
+    }
+);
+
+label_enum!(
+    /// Why an event was dropped by the ingestor.
+    DropReason {
+        BufferFull => "buffer_full",
+        Shutdown => "shutdown",
+        Oversized => "oversized",
+        Unsubscribed => "unsubscribed",
+    }
+);
+
+label_enum!(
+    /// Whether a drop was a deliberate policy decision (true) or a failure (false).
+    Intentional { Yes => "true", No => "false" }
+);
+
+label_enum!(
+    /// Kinesis record-level failure reasons.
+    KinesisError {
+        Throughput => "provisioned_throughput_exceeded",
+        Internal => "internal_failure",
+        Kms => "kms",
+        Request => "request",
+    }
+);
+
+label_enum!(
+    /// Bounded channels whose depth is exported.
+    Channel {
+        Frames => "frames",
+        Events => "events",
+        Records => "records",
+        Flush => "flush",
+        Predictions => "predictions",
+        Evaluation => "evaluation",
+    }
+);

@@ -1,0 +1,135 @@
+//! Inference metrics: seed 000 "Inference Service" section, the business metrics (`model_*`,
+//! `service_*`), and microsecond companions for the hot path.
+
+use crate::def::{MetricDef, MetricType::*, Service::Inference};
+use crate::label_set;
+use crate::labels::*;
+use crate::register::*;
+pub use crate::services::ingestor::ErrorLabels;
+use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
+use prometheus_client::registry::Registry;
+
+label_set!(FallbackLabels { reason: FallbackReason });
+label_set!(StageLabels { stage: HotPathStage });
+label_set!(ReloadLabels { status: ReloadStatus });
+label_set!(VariantLabels { variant: ModelVariant });
+
+/// Microsecond-resolution buckets for the hot path (the seed's start at 1 ms).
+pub const MICRO_BUCKETS: &[f64] = &[
+    0.000025, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.002, 0.005, 0.01,
+];
+
+pub const TOTAL_LATENCY: MetricDef = MetricDef::seed(Inference, Histogram, "inference_total_latency_seconds",
+    "End-to-end prediction latency").buckets(&[0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]);
+pub const REDIS_READ_DURATION: MetricDef = MetricDef::seed(Inference, Histogram,
+    "inference_redis_read_duration_seconds", "Redis feature read time")
+    .buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02]);
+pub const MODEL_PREDICTION_DURATION: MetricDef = MetricDef::seed(Inference, Histogram,
+    "inference_model_prediction_duration_seconds", "Model inference time")
+    .buckets(&[0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1]);
+pub const PREDICTIONS: MetricDef = MetricDef::seed(Inference, Counter, "inference_predictions_total",
+    "Total predictions generated");
+pub const FEATURE_AGE: MetricDef = MetricDef::seed(Inference, Histogram, "inference_feature_age_seconds",
+    "Age of input features").buckets(&[0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0]);
+pub const FEATURE_COMPLETENESS: MetricDef = MetricDef::seed(Inference, Histogram, "inference_feature_completeness",
+    "Feature completeness score").buckets(&[0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0]);
+pub const CONFIDENCE_SCORE: MetricDef = MetricDef::seed(Inference, Histogram, "inference_confidence_score",
+    "Prediction confidence distribution").buckets(&[0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0]);
+pub const FALLBACK_PREDICTIONS: MetricDef = MetricDef::seed(Inference, Counter,
+    "inference_fallback_predictions_total", "Fallback predictions used, by reason").labels(FallbackLabels::LABELS);
+pub const DIRECTIONAL_ACCURACY: MetricDef = MetricDef::seed(Inference, Histogram, "model_directional_accuracy",
+    "Percentage of correct direction predictions (rolling window, observed per scored prediction)")
+    .buckets(&[0.45, 0.50, 0.55, 0.60, 0.65, 0.70]);
+pub const MEAN_ABSOLUTE_ERROR: MetricDef = MetricDef::seed(Inference, Histogram, "model_mean_absolute_error",
+    "Average absolute prediction error in USD (rolling window)").buckets(&[10.0, 25.0, 50.0, 100.0, 200.0, 500.0]);
+pub const PREDICTION_CORRELATION: MetricDef = MetricDef::seed(Inference, Histogram, "model_prediction_correlation",
+    "Correlation between predicted and actual prices (rolling window)")
+    .buckets(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
+pub const CONFIDENCE_CALIBRATION: MetricDef = MetricDef::seed(Inference, Histogram, "model_confidence_calibration",
+    "Confidence score vs actual accuracy alignment (1 - |confidence - accuracy|, rolling window)")
+    .buckets(&[0.7, 0.8, 0.85, 0.9, 0.95, 0.98]);
+pub const UPTIME_RATIO: MetricDef = MetricDef::seed(Inference, Gauge, "service_uptime_ratio",
+    "Service availability: successful ticks / total ticks over the SLO window");
+pub const ERROR_BUDGET_REMAINING: MetricDef = MetricDef::seed(Inference, Gauge, "service_error_budget_remaining",
+    "Remaining error budget: 1 - (error ratio / 0.001)");
+pub const STAGE_DURATION: MetricDef = MetricDef::ours(Inference, Histogram, "inference_stage_duration_seconds",
+    "Hot-path stage latency with microsecond buckets").labels(StageLabels::LABELS).buckets(MICRO_BUCKETS);
+pub const TICK_JITTER: MetricDef = MetricDef::ours(Inference, Histogram, "inference_tick_jitter_seconds",
+    "Delay between the scheduled tick instant and the tick start")
+    .buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5]);
+pub const MODEL_RELOADS: MetricDef = MetricDef::ours(Inference, Counter, "inference_model_reloads_total",
+    "Model load attempts by outcome").labels(ReloadLabels::LABELS);
+pub const MODEL_VARIANT_ACTIVE: MetricDef = MetricDef::ours(Inference, Gauge, "inference_model_variant_active",
+    "1 for the model variant currently serving").labels(VariantLabels::LABELS);
+pub const ERRORS: MetricDef = MetricDef::ours(Inference, Counter, "inference_errors_total",
+    "Errors by class and pipeline stage").labels(ErrorLabels::LABELS);
+
+pub const DEFS: &[MetricDef] = &[
+    TOTAL_LATENCY, REDIS_READ_DURATION, MODEL_PREDICTION_DURATION, PREDICTIONS, FEATURE_AGE,
+    FEATURE_COMPLETENESS, CONFIDENCE_SCORE, FALLBACK_PREDICTIONS, DIRECTIONAL_ACCURACY, MEAN_ABSOLUTE_ERROR,
+    PREDICTION_CORRELATION, CONFIDENCE_CALIBRATION, UPTIME_RATIO, ERROR_BUDGET_REMAINING, STAGE_DURATION,
+    TICK_JITTER, MODEL_RELOADS, MODEL_VARIANT_ACTIVE, ERRORS,
+];
+
+/// Typed handles for every inference metric.
+#[derive(Clone, Debug)]
+pub struct InferenceMetrics {
+    pub total_latency: Histogram,
+    pub redis_read_duration: Histogram,
+    pub model_prediction_duration: Histogram,
+    pub predictions: Counter,
+    pub feature_age: Histogram,
+    pub feature_completeness: Histogram,
+    pub confidence_score: Histogram,
+    pub fallback_predictions: Family<FallbackLabels, Counter>,
+    pub directional_accuracy: Histogram,
+    pub mean_absolute_error: Histogram,
+    pub prediction_correlation: Histogram,
+    pub confidence_calibration: Histogram,
+    pub uptime_ratio: LazyGauge,
+    pub error_budget_remaining: LazyGauge,
+    pub stage_duration: Family<StageLabels, Histogram, Buckets>,
+    pub tick_jitter: Histogram,
+    pub model_reloads: Family<ReloadLabels, Counter>,
+    pub model_variant_active: Family<VariantLabels, GaugeF>,
+    pub errors: Family<ErrorLabels, Counter>,
+}
+
+impl InferenceMetrics {
+    pub fn register(reg: &mut Registry) -> Self {
+        InferenceMetrics {
+            total_latency: histogram(reg, &TOTAL_LATENCY),
+            redis_read_duration: histogram(reg, &REDIS_READ_DURATION),
+            model_prediction_duration: histogram(reg, &MODEL_PREDICTION_DURATION),
+            predictions: counter(reg, &PREDICTIONS),
+            feature_age: histogram(reg, &FEATURE_AGE),
+            feature_completeness: histogram(reg, &FEATURE_COMPLETENESS),
+            confidence_score: histogram(reg, &CONFIDENCE_SCORE),
+            fallback_predictions: counter_family(reg, &FALLBACK_PREDICTIONS),
+            directional_accuracy: histogram(reg, &DIRECTIONAL_ACCURACY),
+            mean_absolute_error: histogram(reg, &MEAN_ABSOLUTE_ERROR),
+            prediction_correlation: histogram(reg, &PREDICTION_CORRELATION),
+            confidence_calibration: histogram(reg, &CONFIDENCE_CALIBRATION),
+            uptime_ratio: gauge(reg, &UPTIME_RATIO),
+            error_budget_remaining: gauge(reg, &ERROR_BUDGET_REMAINING),
+            stage_duration: histogram_family(reg, &STAGE_DURATION),
+            tick_jitter: histogram(reg, &TICK_JITTER),
+            model_reloads: counter_family(reg, &MODEL_RELOADS),
+            model_variant_active: gauge_family(reg, &MODEL_VARIANT_ACTIVE),
+            errors: counter_family(reg, &ERRORS),
+        }
+    }
+
+    /// Observe one hot-path stage duration in seconds.
+    pub fn stage(&self, stage: HotPathStage, seconds: f64) {
+        self.stage_duration.get_or_create(&StageLabels { stage }).observe(seconds);
+    }
+
+    /// Mark `variant` as the one serving (and the other as not).
+    pub fn set_variant(&self, variant: ModelVariant) {
+        for &v in ModelVariant::ALL {
+            let on = if v == variant { 1.0 } else { 0.0 };
+            self.model_variant_active.get_or_create(&VariantLabels { variant: v }).set(on);
+        }
+    }
+}

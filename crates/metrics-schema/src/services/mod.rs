@@ -1,0 +1,4 @@
+pub mod aggregator;
+pub mod common;
+pub mod inference;
+pub mod ingestor;
