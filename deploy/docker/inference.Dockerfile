@@ -32,6 +32,7 @@ RUN cargo build --release --locked --package inference --bin inference
 
 # Runtime: glibc + libgcc + CA certificates, no shell, no package manager, uid/gid 65532 (nonroot).
 FROM ${RUNTIME_IMAGE} AS runtime
+ARG RUNTIME_IMAGE
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -46,7 +47,7 @@ LABEL org.opencontainers.image.title="inference" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot" \
+      org.opencontainers.image.base.name="${RUNTIME_IMAGE}" \
       io.btc-pipeline.model.version="${MODEL_VERSION}"
 WORKDIR /app
 # Root-owned, read-only for the service user: neither binary nor model can be modified at run time.

@@ -27,6 +27,7 @@ RUN cargo build --release --locked --package ingestor --bin ingestor
 
 # Runtime: glibc + libgcc + CA certificates, no shell, no package manager, uid/gid 65532 (nonroot).
 FROM ${RUNTIME_IMAGE} AS runtime
+ARG RUNTIME_IMAGE
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -38,7 +39,7 @@ LABEL org.opencontainers.image.title="ingestor" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
+      org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
 WORKDIR /app
 # Root-owned, world-readable/executable: the non-root process cannot modify its own binary.
 COPY --from=builder /src/target/release/ingestor /app/ingestor
