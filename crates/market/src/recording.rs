@@ -345,7 +345,7 @@ mod tests {
             (5, 9, 1_723_161_255_208_000)
         );
         assert_eq!(d.bids, vec![Level::new(6_173_763, 0)]);
-        assert_eq!(d.asks, vec![Level::new(6_183_764, 154_698)]);
+        assert_eq!(d.asks, vec![Level::new(6_183_764, 154_698_000)]);
     }
 
     #[test]
@@ -355,7 +355,7 @@ mod tests {
             event_time_us: 1_000_000,
             trade_id: 42,
             price: 6_183_763,
-            qty: 2_000,
+            qty: 2_000_000,
             is_buyer_maker: true,
         };
         assert_eq!(parse(trade), RecordedEvent::Trade(expected));
@@ -365,7 +365,7 @@ mod tests {
         };
         assert_eq!(
             (b.event_time_us, b.update_id, b.bid, b.ask),
-            (0, 7, Level::new(100, 200_000), Level::new(101, 50_000))
+            (0, 7, Level::new(100, 200_000_000), Level::new(101, 50_000_000))
         );
     }
 
@@ -376,7 +376,7 @@ mod tests {
             panic!("not snapshot")
         };
         assert_eq!(s.last_update_id, 50_093_239_218);
-        assert_eq!(s.bids, vec![Level::new(6_183_763, 378_826)]);
+        assert_eq!(s.bids, vec![Level::new(6_183_763, 378_826_000)]);
     }
 
     #[test]

@@ -19,15 +19,19 @@ const MAX_DECIMALS: u8 = 18;
 pub struct InstrumentScale {
     /// Decimals of the price tick (BTCUSDT spot: tick 0.01 → 2).
     pub price_decimals: u8,
-    /// Decimals of the quantity step (BTCUSDT spot: step 0.00001 → 5).
+    /// Decimals of one quantity lot (BTCUSDT spot: 8, see [`Self::BTCUSDT_SPOT`]).
     pub qty_decimals: u8,
 }
 
 impl InstrumentScale {
-    /// Binance spot BTCUSDT: price tick 0.01, quantity step 0.00001.
+    /// Binance spot BTCUSDT: price tick 0.01 → 2 price decimals.
+    ///
+    /// The exchange's quantity step is 0.00001, but resting orders placed under an older, finer step still
+    /// appear in depth data (the 2024-08-08 recording holds `25.426189` at 200000.00), so quantities use
+    /// Binance's wire precision of 8 decimals. Exactness beats a tighter lot.
     pub const BTCUSDT_SPOT: Self = Self {
         price_decimals: 2,
-        qty_decimals: 5,
+        qty_decimals: 8,
     };
 
     /// Parses a decimal price string (e.g. `"61602.01000000"`) into exact ticks.
@@ -192,11 +196,8 @@ mod tests {
         assert_eq!(s.price_from_mantissa(6_160_201_000_000, -8), Ok(6_160_201));
         assert_eq!(s.price_from_mantissa(616_020_100, -4), Ok(6_160_201));
         assert_eq!(s.price_from_mantissa(61_602, 0), Ok(6_160_200));
-        assert_eq!(
-            s.price_from_mantissa(61_602_015, -3),
-            Err(DecimalError::OffScale)
-        );
-        assert_eq!(s.qty_from_mantissa(100_000, -8), Ok(100));
+        assert_eq!(s.price_from_mantissa(61_602_015, -3), Err(DecimalError::OffScale));
+        assert_eq!(s.qty_from_mantissa(100_000, -8), Ok(100_000));
         assert_eq!(s.qty_from_mantissa(1, 127), Err(DecimalError::Overflow));
         assert_eq!(s.qty_from_mantissa(0, -128), Ok(0));
     }
@@ -205,6 +206,6 @@ mod tests {
     fn ticks_convert_back_to_quote_units() {
         let s = InstrumentScale::BTCUSDT_SPOT;
         assert!((s.price_f64(6_160_201) - 61_602.01).abs() < 1e-9);
-        assert!((s.qty_f64(100) - 0.001).abs() < 1e-12);
+        assert!((s.qty_f64(100_000) - 0.001).abs() < 1e-12);
     }
 }
