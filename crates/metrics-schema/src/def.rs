@@ -23,7 +23,12 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [Service::Ingestor, Service::Aggregator, Service::Inference, Service::Common];
+    pub const ALL: [Service; 4] = [
+        Service::Ingestor,
+        Service::Aggregator,
+        Service::Inference,
+        Service::Common,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,7 +121,10 @@ impl From<&MetricDef> for InventoryEntry {
             labels: d
                 .labels
                 .iter()
-                .map(|l| InventoryLabel { name: l.name, values: (l.values)() })
+                .map(|l| InventoryLabel {
+                    name: l.name,
+                    values: (l.values)(),
+                })
                 .collect(),
             buckets: d.buckets.to_vec(),
         }
@@ -126,11 +134,27 @@ impl From<&MetricDef> for InventoryEntry {
 impl MetricDef {
     /// A definition fixed by seed 000.
     pub const fn seed(service: Service, kind: MetricType, name: &'static str, help: &'static str) -> Self {
-        MetricDef { name, help, kind, labels: &[], buckets: &[], service, origin: Origin::Seed }
+        MetricDef {
+            name,
+            help,
+            kind,
+            labels: &[],
+            buckets: &[],
+            service,
+            origin: Origin::Seed,
+        }
     }
     /// A definition the pipeline adds beyond the seed.
     pub const fn ours(service: Service, kind: MetricType, name: &'static str, help: &'static str) -> Self {
-        MetricDef { name, help, kind, labels: &[], buckets: &[], service, origin: Origin::Pipeline }
+        MetricDef {
+            name,
+            help,
+            kind,
+            labels: &[],
+            buckets: &[],
+            service,
+            origin: Origin::Pipeline,
+        }
     }
     pub const fn labels(mut self, labels: &'static [LabelDef]) -> Self {
         self.labels = labels;

@@ -10,8 +10,16 @@ use std::path::{Path, PathBuf};
 
 /// Metric-name prefixes owned by external exporters (redis_exporter, node_exporter, YACE
 /// CloudWatch exporter, blackbox, Prometheus and Alertmanager themselves).
-pub const EXTERNAL_PREFIXES: &[&str] =
-    &["redis_", "node_", "aws_", "prometheus_", "alertmanager_", "probe_", "scrape_", "process_"];
+pub const EXTERNAL_PREFIXES: &[&str] = &[
+    "redis_",
+    "node_",
+    "aws_",
+    "prometheus_",
+    "alertmanager_",
+    "probe_",
+    "scrape_",
+    "process_",
+];
 /// Exact external names: synthetic series Prometheus creates itself.
 pub const EXTERNAL_NAMES: &[&str] = &["up", "ALERTS", "ALERTS_FOR_STATE"];
 
@@ -74,9 +82,17 @@ impl ExprVisitor for NameCollector {
 
 /// Replace Grafana template variables that stand where PromQL needs a duration.
 pub fn substitute_grafana_vars(expr: &str) -> String {
-    ["$__rate_interval", "${__rate_interval}", "$__interval", "${__interval}", "$__range", "${interval}", "$interval"]
-        .iter()
-        .fold(expr.to_string(), |acc, v| acc.replace(v, "5m"))
+    [
+        "$__rate_interval",
+        "${__rate_interval}",
+        "$__interval",
+        "${__interval}",
+        "$__range",
+        "${interval}",
+        "$interval",
+    ]
+    .iter()
+    .fold(expr.to_string(), |acc, v| acc.replace(v, "5m"))
 }
 
 /// Metric names referenced by one PromQL expression.
@@ -114,7 +130,9 @@ pub fn extract_dashboard(text: &str) -> Result<Extracted, String> {
             Value::Object(map) => {
                 for (k, child) in map {
                     match (k.as_str(), child) {
-                        ("expr", Value::String(s)) if !s.trim().is_empty() => out.push(substitute_grafana_vars(s)),
+                        ("expr", Value::String(s)) if !s.trim().is_empty() => {
+                            out.push(substitute_grafana_vars(s))
+                        }
                         _ => walk(child, out),
                     }
                 }
@@ -132,12 +150,18 @@ pub fn extract_dashboard(text: &str) -> Result<Extracted, String> {
 /// Files the lint reads below `root`: `prometheus/rules/**.yml|yaml` and `grafana/**.json`.
 pub fn default_files(root: &Path) -> Vec<PathBuf> {
     fn collect(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 collect(&p, exts, out);
-            } else if p.extension().and_then(|x| x.to_str()).is_some_and(|x| exts.contains(&x)) {
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| exts.contains(&x))
+            {
                 out.push(p);
             }
         }
@@ -158,26 +182,52 @@ pub fn lint_files(files: &[PathBuf]) -> (usize, Vec<Finding>) {
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
             Err(e) => {
-                findings.push(Finding { file: f.clone(), expr: String::new(), problem: format!("unreadable: {e}") });
+                findings.push(Finding {
+                    file: f.clone(),
+                    expr: String::new(),
+                    problem: format!("unreadable: {e}"),
+                });
                 continue;
             }
         };
         let is_json = f.extension().is_some_and(|x| x == "json");
-        match if is_json { extract_dashboard(&text) } else { extract_rules(&text) } {
+        match if is_json {
+            extract_dashboard(&text)
+        } else {
+            extract_rules(&text)
+        } {
             Ok(x) => parsed.push((f.clone(), x)),
-            Err(e) => findings.push(Finding { file: f.clone(), expr: String::new(), problem: e }),
+            Err(e) => findings.push(Finding {
+                file: f.clone(),
+                expr: String::new(),
+                problem: e,
+            }),
         }
     }
-    let records: BTreeSet<String> = parsed.iter().flat_map(|(_, x)| x.records.iter().cloned()).collect();
+    let records: BTreeSet<String> = parsed
+        .iter()
+        .flat_map(|(_, x)| x.records.iter().cloned())
+        .collect();
     let mut checked = 0;
     for (file, x) in &parsed {
         for expr in &x.exprs {
             checked += 1;
             match metric_names(expr) {
-                Err(e) => findings.push(Finding { file: file.clone(), expr: expr.clone(), problem: format!("PromQL: {e}") }),
-                Ok(names) => findings.extend(names.into_iter().filter(|n| !is_known(n, &schema, &records)).map(|n| {
-                    Finding { file: file.clone(), expr: expr.clone(), problem: format!("unknown metric `{n}`") }
-                })),
+                Err(e) => findings.push(Finding {
+                    file: file.clone(),
+                    expr: expr.clone(),
+                    problem: format!("PromQL: {e}"),
+                }),
+                Ok(names) => findings.extend(
+                    names
+                        .into_iter()
+                        .filter(|n| !is_known(n, &schema, &records))
+                        .map(|n| Finding {
+                            file: file.clone(),
+                            expr: expr.clone(),
+                            problem: format!("unknown metric `{n}`"),
+                        }),
+                ),
             }
         }
     }

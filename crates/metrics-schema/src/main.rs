@@ -36,28 +36,44 @@ enum Format {
 
 fn main() -> ExitCode {
     match Cli::parse().cmd {
-        Cmd::List { format: Format::Json } => match serde_json::to_string_pretty(&metrics_schema::inventory()) {
-            Ok(s) => {
-                println!("{s}");
-                ExitCode::SUCCESS
+        Cmd::List { format: Format::Json } => {
+            match serde_json::to_string_pretty(&metrics_schema::inventory()) {
+                Ok(s) => {
+                    println!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Cmd::List { format: Format::Markdown } => {
+        }
+        Cmd::List {
+            format: Format::Markdown,
+        } => {
             print!("{}", metrics_schema::markdown::render());
             ExitCode::SUCCESS
         }
         Cmd::Lint { root, files } => {
-            let files = if files.is_empty() { metrics_schema::lint::default_files(&root) } else { files };
+            let files = if files.is_empty() {
+                metrics_schema::lint::default_files(&root)
+            } else {
+                files
+            };
             let (checked, findings) = metrics_schema::lint::lint_files(&files);
             for f in &findings {
                 eprintln!("{f}");
             }
-            println!("metric lint: {} files, {checked} expressions, {} problems", files.len(), findings.len());
-            if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            println!(
+                "metric lint: {} files, {checked} expressions, {} problems",
+                files.len(),
+                findings.len()
+            );
+            if findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -18,12 +18,26 @@ fn row(out: &mut String, d: &MetricDef) {
         .map(|l| format!("`{}`: {}", l.name, (l.values)().join(", ")))
         .collect::<Vec<_>>()
         .join("<br>");
-    let buckets = d.buckets.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(", ");
+    let buckets = d
+        .buckets
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let origin = match d.origin {
         Origin::Seed => "seed 000",
         Origin::Pipeline => "pipeline",
     };
-    let _ = writeln!(out, "| `{}` | {} | {} | {} | {} | {} |", d.name, kind(d.kind), d.help, labels, buckets, origin);
+    let _ = writeln!(
+        out,
+        "| `{}` | {} | {} | {} | {} | {} |",
+        d.name,
+        kind(d.kind),
+        d.help,
+        labels,
+        buckets,
+        origin
+    );
 }
 
 /// The whole document.
@@ -33,8 +47,9 @@ pub fn render() -> String {
          Generated from `crates/metrics-schema` by `cargo run -p metrics-schema -- list --format markdown`.\n\
          Do not edit by hand: `make docs` regenerates it and a test fails when it is stale.\n\n\
          Counters are registered without `_total` and exposed with it (prometheus-client appends it), so the\n\
-         names below are exactly what Prometheus stores. Labelled counters and histograms are pre-created for\n\
-         every label combination at start; gauges appear once their value is known.\n",
+         names below are exactly what Prometheus stores. Every series (each label combination) exists from the first\n\
+         scrape: counters and histograms at zero, gauges at NaN until their value is known (NaN compares\n\
+         false, so no alert fires on an unknown value).\n",
     );
     for service in Service::ALL {
         let _ = writeln!(out, "\n## {}\n", service.as_str());

@@ -2,7 +2,7 @@
 //! used at runtime are the ones in the catalog.
 
 use crate::def::{LabelDef, MetricDef};
-use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
@@ -84,31 +84,31 @@ macro_rules! label_set {
     };
 }
 
-/// The empty label set (one series per family).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Unlabelled;
+/// A gauge whose value is NaN until it is first known. The series exists from the first scrape
+/// (so every schema name is visible), but an unknown value never looks like a real one: NaN
+/// compares false, so `x < 100`-style alerts cannot fire on it, and dashboards show a gap.
+#[derive(Clone, Debug)]
+pub struct LazyGauge(GaugeF);
 
-impl EncodeLabelSet for Unlabelled {
-    fn encode(&self, _encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        Ok(())
+impl Default for LazyGauge {
+    fn default() -> Self {
+        let g = GaugeF::default();
+        g.set(f64::NAN);
+        LazyGauge(g)
     }
 }
 
-/// A gauge that exposes no sample until its first `set`, so a value that is not yet known
-/// (lag before the first read, a ratio before the first window) is absent rather than invented.
-#[derive(Clone, Debug, Default)]
-pub struct LazyGauge(Family<Unlabelled, GaugeF>);
-
 impl LazyGauge {
     pub fn set(&self, v: f64) {
-        self.0.get_or_create(&Unlabelled).set(v);
+        self.0.set(v);
     }
+    /// The value, or `None` while unknown.
     pub fn get(&self) -> Option<f64> {
-        self.0.get(&Unlabelled).map(|g| g.get())
+        Some(self.0.get()).filter(|v| !v.is_nan())
     }
-    /// Withdraw the sample again (the value is no longer known).
+    /// The value is no longer known.
     pub fn clear(&self) {
-        self.0.clear();
+        self.0.set(f64::NAN);
     }
 }
 
@@ -149,9 +149,12 @@ pub fn gauge(reg: &mut Registry, def: &MetricDef) -> LazyGauge {
     m
 }
 
-/// A labelled gauge family; series appear only once set (values must be known, never invented).
+/// A labelled gauge family; every series is pre-created at NaN (unknown) until set.
 pub fn gauge_family<L: LabelSet>(reg: &mut Registry, def: &MetricDef) -> Family<L, GaugeF> {
     let m = Family::<L, GaugeF>::default();
+    for l in L::all() {
+        m.get_or_create(&l).set(f64::NAN);
+    }
     reg.register(def.registration_name(), def.help, m.clone());
     m
 }
@@ -162,10 +165,7 @@ pub fn histogram(reg: &mut Registry, def: &MetricDef) -> Histogram {
     m
 }
 
-pub fn histogram_family<L: LabelSet>(
-    reg: &mut Registry,
-    def: &MetricDef,
-) -> Family<L, Histogram, Buckets> {
+pub fn histogram_family<L: LabelSet>(reg: &mut Registry, def: &MetricDef) -> Family<L, Histogram, Buckets> {
     let m = Family::new_with_constructor(Buckets(def.buckets));
     for l in L::all() {
         let _ = m.get_or_create(&l);

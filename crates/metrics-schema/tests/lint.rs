@@ -36,7 +36,11 @@ fn rules_using_schema_recorded_and_external_names_pass() {
 #[test]
 fn an_unknown_metric_name_in_a_rule_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(&dir, "bad.yml", "groups:\n- name: g\n  rules:\n  - alert: X\n    expr: rate(inference_predictionz_total[2m]) < 0.4\n");
+    let f = write(
+        &dir,
+        "bad.yml",
+        "groups:\n- name: g\n  rules:\n  - alert: X\n    expr: rate(inference_predictionz_total[2m]) < 0.4\n",
+    );
     let (_, findings) = lint_files(&[f]);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(findings[0].problem.contains("inference_predictionz_total"));
@@ -57,7 +61,11 @@ fn an_unknown_metric_in_a_grafana_panel_is_rejected_and_template_variables_parse
 #[test]
 fn invalid_promql_is_reported_not_ignored() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(&dir, "bad.yml", "groups:\n- name: g\n  rules:\n  - alert: X\n    expr: sum(rate(up[1m])\n");
+    let f = write(
+        &dir,
+        "bad.yml",
+        "groups:\n- name: g\n  rules:\n  - alert: X\n    expr: sum(rate(up[1m])\n",
+    );
     let (_, findings) = lint_files(&[f]);
     assert_eq!(findings.len(), 1);
     assert!(findings[0].problem.starts_with("PromQL"), "{findings:?}");
@@ -74,5 +82,13 @@ fn the_repository_rules_and_dashboards_pass_the_lint() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let files = metrics_schema::lint::default_files(&root);
     let (_, findings) = lint_files(&files);
-    assert!(findings.is_empty(), "{}", findings.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        findings.is_empty(),
+        "{}",
+        findings
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

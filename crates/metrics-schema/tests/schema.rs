@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The schema's promises: exact exposed names, golden expositions, unique names, conventions.
 
-use metrics_schema::{AggregatorMetrics, CommonMetrics, InferenceMetrics, IngestorMetrics, MetricType, Service};
+use metrics_schema::{
+    AggregatorMetrics, CommonMetrics, InferenceMetrics, IngestorMetrics, MetricType, Service,
+};
 use prometheus_client::registry::Registry;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -19,7 +21,9 @@ fn exposition(service: Service) -> String {
 }
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.txt"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.txt"))
 }
 
 /// prometheus-client keeps label sets in a HashMap, so series order varies between processes:
@@ -51,7 +55,12 @@ fn check_golden(service: Service) {
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing {} (run with UPDATE_GOLDEN=1)", path.display()));
-    assert_eq!(actual, expected, "exposition of {} changed; review and rerun with UPDATE_GOLDEN=1", service.as_str());
+    assert_eq!(
+        actual,
+        expected,
+        "exposition of {} changed; review and rerun with UPDATE_GOLDEN=1",
+        service.as_str()
+    );
 }
 
 #[test]
@@ -75,7 +84,10 @@ fn every_seed_metric_is_exposed_under_its_exact_seed_name() {
     let seed: &[(Service, &str)] = &[
         (Service::Inference, "inference_total_latency_seconds_bucket"),
         (Service::Inference, "inference_redis_read_duration_seconds_bucket"),
-        (Service::Inference, "inference_model_prediction_duration_seconds_bucket"),
+        (
+            Service::Inference,
+            "inference_model_prediction_duration_seconds_bucket",
+        ),
         (Service::Inference, "inference_predictions_total"),
         (Service::Inference, "inference_feature_age_seconds_bucket"),
         (Service::Inference, "inference_feature_completeness_bucket"),
@@ -86,9 +98,15 @@ fn every_seed_metric_is_exposed_under_its_exact_seed_name() {
         (Service::Inference, "model_prediction_correlation_bucket"),
         (Service::Inference, "model_confidence_calibration_bucket"),
         (Service::Aggregator, "aggregator_redis_operations_total"),
-        (Service::Aggregator, "aggregator_redis_operation_duration_seconds_bucket"),
+        (
+            Service::Aggregator,
+            "aggregator_redis_operation_duration_seconds_bucket",
+        ),
         (Service::Aggregator, "aggregator_feature_updates_total"),
-        (Service::Aggregator, "aggregator_feature_computation_duration_seconds_bucket"),
+        (
+            Service::Aggregator,
+            "aggregator_feature_computation_duration_seconds_bucket",
+        ),
         (Service::Aggregator, "aggregator_kinesis_records_processed_total"),
         (Service::Aggregator, "aggregator_reanchor_operations_total"),
         (Service::Aggregator, "aggregator_reanchor_duration_seconds_bucket"),
@@ -101,27 +119,60 @@ fn every_seed_metric_is_exposed_under_its_exact_seed_name() {
     ];
     for (service, name) in seed {
         let text = exposition(*service);
-        assert!(text.lines().any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))),
-            "{name} not exposed by {}", service.as_str());
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))),
+            "{name} not exposed by {}",
+            service.as_str()
+        );
     }
     // Gauges appear once set; their names are fixed by the catalog.
-    let gauges: BTreeSet<_> = metrics_schema::all_defs().filter(|d| d.kind == MetricType::Gauge).map(|d| d.name).collect();
-    for g in ["ingestor_sbe_connection_status", "ingestor_sbe_throughput_messages_per_second",
-        "ingestor_rest_rate_limit_remaining", "aggregator_kinesis_lag_seconds", "service_uptime_ratio",
-        "service_error_budget_remaining"] {
+    let gauges: BTreeSet<_> = metrics_schema::all_defs()
+        .filter(|d| d.kind == MetricType::Gauge)
+        .map(|d| d.name)
+        .collect();
+    for g in [
+        "ingestor_sbe_connection_status",
+        "ingestor_sbe_throughput_messages_per_second",
+        "ingestor_rest_rate_limit_remaining",
+        "aggregator_kinesis_lag_seconds",
+        "service_uptime_ratio",
+        "service_error_budget_remaining",
+    ] {
         assert!(gauges.contains(g), "{g}");
     }
 }
 
 #[test]
 fn seed_buckets_are_exact() {
-    let find = |n: &str| metrics_schema::all_defs().find(|d| d.name == n).unwrap().buckets.to_vec();
-    assert_eq!(find("inference_total_latency_seconds"), vec![0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]);
-    assert_eq!(find("aggregator_reanchor_duration_seconds"), vec![5.0, 10.0, 20.0, 30.0, 60.0, 120.0]);
-    assert_eq!(find("ingestor_sbe_decode_duration_seconds"), vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002]);
-    assert_eq!(find("model_mean_absolute_error"), vec![10.0, 25.0, 50.0, 100.0, 200.0, 500.0]);
+    let find = |n: &str| {
+        metrics_schema::all_defs()
+            .find(|d| d.name == n)
+            .unwrap()
+            .buckets
+            .to_vec()
+    };
+    assert_eq!(
+        find("inference_total_latency_seconds"),
+        vec![0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+    );
+    assert_eq!(
+        find("aggregator_reanchor_duration_seconds"),
+        vec![5.0, 10.0, 20.0, 30.0, 60.0, 120.0]
+    );
+    assert_eq!(
+        find("ingestor_sbe_decode_duration_seconds"),
+        vec![0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002]
+    );
+    assert_eq!(
+        find("model_mean_absolute_error"),
+        vec![10.0, 25.0, 50.0, 100.0, 200.0, 500.0]
+    );
     let text = exposition(Service::Inference);
-    assert!(text.contains("inference_total_latency_seconds_bucket{le=\"0.005\"} 0"), "{text}");
+    assert!(
+        text.contains("inference_total_latency_seconds_bucket{le=\"0.005\"} 0"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -135,27 +186,48 @@ fn metric_names_are_unique_across_services() {
 #[test]
 fn names_follow_prometheus_conventions() {
     for d in metrics_schema::all_defs() {
-        assert!(d.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", d.name);
+        assert!(
+            d.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{}",
+            d.name
+        );
         assert!(!d.help.is_empty(), "{} has no help", d.name);
         match d.kind {
-            MetricType::Counter => assert!(d.name.ends_with("_total"), "counter {} must end in _total", d.name),
+            MetricType::Counter => assert!(
+                d.name.ends_with("_total"),
+                "counter {} must end in _total",
+                d.name
+            ),
             MetricType::Gauge | MetricType::Histogram => {
                 assert!(!d.name.ends_with("_total"), "{} is not a counter", d.name)
             }
         }
         if d.kind == MetricType::Histogram {
             assert!(!d.buckets.is_empty(), "{} has no buckets", d.name);
-            assert!(d.buckets.windows(2).all(|w| w[0] < w[1]), "{} buckets not increasing", d.name);
+            assert!(
+                d.buckets.windows(2).all(|w| w[0] < w[1]),
+                "{} buckets not increasing",
+                d.name
+            );
         }
         let prefix_ok = match d.service {
             Service::Ingestor => d.name.starts_with("ingestor_"),
             Service::Aggregator => d.name.starts_with("aggregator_"),
-            Service::Inference => ["inference_", "model_", "service_"].iter().any(|p| d.name.starts_with(p)),
+            Service::Inference => ["inference_", "model_", "service_"]
+                .iter()
+                .any(|p| d.name.starts_with(p)),
             Service::Common => d.name.starts_with("process_") || d.name.starts_with("pipeline_"),
         };
         assert!(prefix_ok, "{} has the wrong prefix for {:?}", d.name, d.service);
         for l in d.labels {
-            assert!(!(l.values)().is_empty(), "{}: label {} has no values", d.name, l.name);
+            assert!(
+                !(l.values)().is_empty(),
+                "{}: label {} has no values",
+                d.name,
+                l.name
+            );
         }
     }
 }
@@ -165,11 +237,20 @@ fn inventory_json_lists_every_metric_with_type_labels_and_buckets() {
     let inv = serde_json::to_value(metrics_schema::inventory()).unwrap();
     let arr = inv.as_array().unwrap();
     assert_eq!(arr.len(), metrics_schema::all_defs().count());
-    let rest = arr.iter().find(|e| e["name"] == "ingestor_rest_api_calls_total").unwrap();
+    let rest = arr
+        .iter()
+        .find(|e| e["name"] == "ingestor_rest_api_calls_total")
+        .unwrap();
     assert_eq!(rest["type"], "counter");
     assert_eq!(rest["service"], "ingestor");
     assert_eq!(rest["labels"][1]["name"], "status");
-    assert!(rest["labels"][1]["values"].as_array().unwrap().iter().any(|v| v == "429"));
+    assert!(
+        rest["labels"][1]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "429")
+    );
 }
 
 #[test]
@@ -180,5 +261,8 @@ fn docs_metrics_md_is_up_to_date() {
         std::fs::write(&path, &expected).unwrap();
     }
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(actual == expected, "docs/metrics.md is stale: run `make docs` (or UPDATE_GOLDEN=1 cargo test -p metrics-schema)");
+    assert!(
+        actual == expected,
+        "docs/metrics.md is stale: run `make docs` (or UPDATE_GOLDEN=1 cargo test -p metrics-schema)"
+    );
 }

@@ -12,7 +12,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(base: Duration, max: Duration) -> Self {
-        Backoff { base, max: max.max(base), attempt: 0 }
+        Backoff {
+            base,
+            max: max.max(base),
+            attempt: 0,
+        }
     }
 
     /// The ceiling for the current attempt: `min(max, base * 2^attempt)`.
@@ -27,7 +31,11 @@ impl Backoff {
         self.attempt = self.attempt.saturating_add(1);
         let lo = ceil / 2;
         let span = (ceil - lo).as_micros() as u64;
-        lo + Duration::from_micros(if span == 0 { 0 } else { rand::rng().random_range(0..=span) })
+        lo + Duration::from_micros(if span == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=span)
+        })
     }
 
     /// Attempts made since the last reset.
@@ -52,7 +60,11 @@ mod tests {
         for ceil_ms in expected_ceilings {
             let d = b.next_delay();
             assert!(d <= Duration::from_millis(ceil_ms), "{d:?} > {ceil_ms}ms");
-            assert!(d >= Duration::from_millis(ceil_ms / 2), "{d:?} < {}ms", ceil_ms / 2);
+            assert!(
+                d >= Duration::from_millis(ceil_ms / 2),
+                "{d:?} < {}ms",
+                ceil_ms / 2
+            );
         }
     }
 

@@ -13,7 +13,10 @@ pub struct MeteredSender<T> {
 
 impl<T> Clone for MeteredSender<T> {
     fn clone(&self) -> Self {
-        MeteredSender { tx: self.tx.clone(), depth: self.depth.clone() }
+        MeteredSender {
+            tx: self.tx.clone(),
+            depth: self.depth.clone(),
+        }
     }
 }
 
@@ -23,13 +26,26 @@ pub struct MeteredReceiver<T> {
 }
 
 /// A bounded mpsc channel; its capacity and live depth are exported.
-pub fn bounded<T>(capacity: usize, channel: Channel, metrics: &CommonMetrics) -> (MeteredSender<T>, MeteredReceiver<T>) {
+pub fn bounded<T>(
+    capacity: usize,
+    channel: Channel,
+    metrics: &CommonMetrics,
+) -> (MeteredSender<T>, MeteredReceiver<T>) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let labels = ChannelLabels { channel };
-    metrics.channel_capacity.get_or_create(&labels).set(capacity.max(1) as f64);
+    metrics
+        .channel_capacity
+        .get_or_create(&labels)
+        .set(capacity.max(1) as f64);
     let depth = metrics.channel_depth.get_or_create(&labels).clone();
     depth.set(0.0);
-    (MeteredSender { tx, depth: depth.clone() }, MeteredReceiver { rx, depth })
+    (
+        MeteredSender {
+            tx,
+            depth: depth.clone(),
+        },
+        MeteredReceiver { rx, depth },
+    )
 }
 
 impl<T> MeteredSender<T> {
@@ -89,7 +105,12 @@ mod tests {
         let mut reg = Registry::default();
         let m = CommonMetrics::register(&mut reg);
         let (tx, mut rx) = bounded::<u32>(2, Channel::Events, &m);
-        let g = m.channel_depth.get_or_create(&ChannelLabels { channel: Channel::Events }).clone();
+        let g = m
+            .channel_depth
+            .get_or_create(&ChannelLabels {
+                channel: Channel::Events,
+            })
+            .clone();
         tx.send(1).await.unwrap();
         tx.send(2).await.unwrap();
         assert_eq!(g.get(), 2.0);
@@ -97,6 +118,9 @@ mod tests {
         assert_eq!(rx.recv().await, Some(1));
         assert_eq!(g.get(), 1.0);
         let exposition = metrics_schema::encode(&reg);
-        assert!(exposition.contains("pipeline_channel_capacity{channel=\"events\"} 2"), "{exposition}");
+        assert!(
+            exposition.contains("pipeline_channel_capacity{channel=\"events\"} 2"),
+            "{exposition}"
+        );
     }
 }

@@ -62,7 +62,7 @@ pub fn healthcheck(url: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(tokio::time::timeout(Duration::from_secs(3), probe(url))) {
+    match rt.block_on(async { tokio::time::timeout(Duration::from_secs(3), probe(url)).await }) {
         Ok(Ok(200)) => ExitCode::SUCCESS,
         Ok(Ok(code)) => {
             eprintln!("healthcheck: HTTP {code}");
@@ -80,10 +80,17 @@ pub fn healthcheck(url: &str) -> ExitCode {
 }
 
 async fn probe(url: &str) -> Result<u16, String> {
+    http_get(url).await.map(|(status, _)| status)
+}
+
+/// A minimal HTTP/1.1 GET returning status and body (health probes and tests).
+pub async fn http_get(url: &str) -> Result<(u16, String), String> {
     let uri: Uri = url.parse().map_err(|e| format!("bad url: {e}"))?;
     let host = uri.host().ok_or("url has no host")?;
     let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host, port)).await.map_err(|e| e.to_string())?;
+    let stream = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| e.to_string())?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
         .map_err(|e| e.to_string())?;
@@ -95,6 +102,11 @@ async fn probe(url: &str) -> Result<u16, String> {
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let _ = resp.into_body().collect().await;
-    Ok(status)
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

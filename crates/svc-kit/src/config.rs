@@ -50,7 +50,10 @@ where
 {
     let text = match file {
         Some(p) => std::fs::read_to_string(p).map_err(|e| ConfigError {
-            errors: vec![FieldError { path: p.display().to_string(), message: format!("cannot read: {e}") }],
+            errors: vec![FieldError {
+                path: p.display().to_string(),
+                message: format!("cannot read: {e}"),
+            }],
         })?,
         None => String::new(),
     };
@@ -81,9 +84,15 @@ where
     let mut env: Vec<_> = env.into_iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
     env.sort();
     for (key, raw) in env {
-        let path: Vec<String> = key[prefix.len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
+        let path: Vec<String> = key[prefix.len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
         if let Err(msg) = set_path(&mut root, &path, scalar(&raw)) {
-            errors.push(FieldError { path: format!("{key} (env)"), message: msg });
+            errors.push(FieldError {
+                path: format!("{key} (env)"),
+                message: msg,
+            });
         }
     }
     // Deserialize; on each error record it, drop the offending key (its default applies) and retry,
@@ -92,18 +101,30 @@ where
         match serde_path_to_error::deserialize::<_, T>(&root) {
             Ok(cfg) => {
                 cfg.validate(&mut errors);
-                return if errors.is_empty() { Ok(cfg) } else { Err(ConfigError { errors }) };
+                return if errors.is_empty() {
+                    Ok(cfg)
+                } else {
+                    Err(ConfigError { errors })
+                };
             }
             Err(e) => {
                 let message = e.inner().to_string();
-                let mut segs: Vec<String> =
-                    e.path().iter().map(|s| s.to_string()).filter(|s| !s.is_empty() && s != "?").collect();
+                let mut segs: Vec<String> = e
+                    .path()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .filter(|s| !s.is_empty() && s != "?")
+                    .collect();
                 if let Some(field) = unknown_field_name(&message)
                     && segs.last() != Some(&field)
                 {
                     segs.push(field);
                 }
-                let shown = if segs.is_empty() { "(root)".to_string() } else { segs.join(".") };
+                let shown = if segs.is_empty() {
+                    "(root)".to_string()
+                } else {
+                    segs.join(".")
+                };
                 errors.push(FieldError { path: shown, message });
                 if segs.is_empty() || !remove_path(&mut root, &segs) {
                     return Err(ConfigError { errors });
@@ -115,7 +136,12 @@ where
 }
 
 fn one(path: &str, message: &str) -> ConfigError {
-    ConfigError { errors: vec![FieldError { path: path.into(), message: message.into() }] }
+    ConfigError {
+        errors: vec![FieldError {
+            path: path.into(),
+            message: message.into(),
+        }],
+    }
 }
 
 fn unknown_field_name(message: &str) -> Option<String> {
@@ -132,10 +158,14 @@ fn scalar(raw: &str) -> Value {
 }
 
 fn set_path(root: &mut Value, path: &[String], v: Value) -> Result<(), String> {
-    let Some((last, parents)) = path.split_last() else { return Err("empty key".into()) };
+    let Some((last, parents)) = path.split_last() else {
+        return Err("empty key".into());
+    };
     let mut cur = root;
     for p in parents {
-        let Value::Object(map) = cur else { return Err(format!("`{p}` is not a section")) };
+        let Value::Object(map) = cur else {
+            return Err(format!("`{p}` is not a section"));
+        };
         cur = map.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
     }
     match cur {
@@ -148,7 +178,9 @@ fn set_path(root: &mut Value, path: &[String], v: Value) -> Result<(), String> {
 }
 
 fn remove_path(root: &mut Value, path: &[String]) -> bool {
-    let Some((last, parents)) = path.split_last() else { return false };
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
     let mut cur = root;
     for p in parents {
         cur = match cur {

@@ -46,11 +46,22 @@ impl Health {
     /// Set a component's state (a bounded set of component names, fixed per service).
     pub fn set(&self, component: &'static str, level: Level, status: &'static str, detail: Option<String>) {
         let mut map = self.components.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(component, ComponentState { level, status, detail });
+        map.insert(
+            component,
+            ComponentState {
+                level,
+                status,
+                detail,
+            },
+        );
     }
 
     pub fn get(&self, component: &str) -> Option<ComponentState> {
-        self.components.read().unwrap_or_else(|e| e.into_inner()).get(component).cloned()
+        self.components
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(component)
+            .cloned()
     }
 
     pub fn set_ready(&self, ready: bool) {
@@ -64,8 +75,16 @@ impl Health {
 
     pub fn report(&self) -> HealthReport {
         let components = self.components.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let status = components.values().map(|c| c.level).max().unwrap_or(Level::Healthy);
-        HealthReport { status, ready: self.ready.load(Ordering::Acquire), components }
+        let status = components
+            .values()
+            .map(|c| c.level)
+            .max()
+            .unwrap_or(Level::Healthy);
+        HealthReport {
+            status,
+            ready: self.ready.load(Ordering::Acquire),
+            components,
+        }
     }
 }
 

@@ -54,14 +54,19 @@ pub fn full(body: impl Into<Bytes>) -> Body {
 pub fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
 pub fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Body> {
     match serde_json::to_vec(value) {
         Ok(b) => respond(status, "application/json", b),
-        Err(_) => respond(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "serialization error"),
+        Err(_) => respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            "serialization error",
+        ),
     }
 }
 
@@ -70,7 +75,11 @@ pub fn not_found() -> Response<Body> {
 }
 
 pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
-    let mut r = respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+    let mut r = respond(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "text/plain",
+        "method not allowed\n",
+    );
     r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
     r
 }
@@ -84,11 +93,19 @@ async fn handle(state: Arc<HttpState>, req: Request) -> Result<Response<Body>, I
     Ok(match path {
         "/metrics" => {
             state.process.refresh();
-            respond(StatusCode::OK, OPENMETRICS, metrics_schema::encode(&state.registry))
+            respond(
+                StatusCode::OK,
+                OPENMETRICS,
+                metrics_schema::encode(&state.registry),
+            )
         }
         "/health" => {
             let report = state.health.report();
-            let code = if report.status == Level::Unhealthy { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+            let code = if report.status == Level::Unhealthy {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
             json(code, &report)
         }
         "/ready" => {

@@ -19,7 +19,10 @@ impl ProcessCollector {
         if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
             metrics.start_time.set(d.as_secs_f64());
         }
-        ProcessCollector { metrics, last_cpu: Mutex::new(0.0) }
+        ProcessCollector {
+            metrics,
+            last_cpu: Mutex::new(0.0),
+        }
     }
 
     /// Refresh RSS, CPU time and open file descriptors. Missing `/proc` leaves values untouched.

@@ -8,46 +8,127 @@ pub use crate::services::ingestor::ErrorLabels;
 use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
 use prometheus_client::registry::Registry;
 
-label_set!(RedisOpLabels { operation: RedisOperation, key_type: KeyType, status: OpStatus });
-label_set!(RecordLabels { stream: StreamRole, status: RecordStatus });
-label_set!(ReanchorLabels { status: ReanchorStatus });
+label_set!(RedisOpLabels {
+    operation: RedisOperation,
+    key_type: KeyType,
+    status: OpStatus
+});
+label_set!(RecordLabels {
+    stream: StreamRole,
+    status: RecordStatus
+});
+label_set!(ReanchorLabels {
+    status: ReanchorStatus
+});
 
-pub const REDIS_OPERATIONS: MetricDef = MetricDef::seed(Aggregator, Counter, "aggregator_redis_operations_total",
-    "Redis operations performed").labels(RedisOpLabels::LABELS);
-pub const REDIS_OPERATION_DURATION: MetricDef = MetricDef::seed(Aggregator, Histogram,
-    "aggregator_redis_operation_duration_seconds", "Redis operation latency")
-    .buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01]);
-pub const FEATURE_UPDATES: MetricDef = MetricDef::seed(Aggregator, Counter, "aggregator_feature_updates_total",
-    "Feature vector updates");
-pub const FEATURE_COMPUTATION_DURATION: MetricDef = MetricDef::seed(Aggregator, Histogram,
-    "aggregator_feature_computation_duration_seconds", "Feature computation time")
-    .buckets(&[0.001, 0.005, 0.01, 0.02, 0.05]);
-pub const KINESIS_RECORDS_PROCESSED: MetricDef = MetricDef::seed(Aggregator, Counter,
-    "aggregator_kinesis_records_processed_total", "Kinesis records processed").labels(RecordLabels::LABELS);
-pub const KINESIS_LAG: MetricDef = MetricDef::seed(Aggregator, Gauge, "aggregator_kinesis_lag_seconds",
-    "Kinesis processing lag");
-pub const REANCHOR_OPERATIONS: MetricDef = MetricDef::seed(Aggregator, Counter, "aggregator_reanchor_operations_total",
-    "Re-anchor operations performed").labels(ReanchorLabels::LABELS);
-pub const REANCHOR_DURATION: MetricDef = MetricDef::seed(Aggregator, Histogram, "aggregator_reanchor_duration_seconds",
-    "Re-anchor operation duration").buckets(&[5.0, 10.0, 20.0, 30.0, 60.0, 120.0]);
-pub const BOOK_STATE: MetricDef = MetricDef::ours(Aggregator, Gauge, "aggregator_book_state",
-    "Anchor state of the order book (0=synced, 1=buffering, 2=failed)");
-pub const ANCHOR_EPOCH: MetricDef = MetricDef::ours(Aggregator, Gauge, "aggregator_anchor_epoch",
-    "Current anchor epoch (bumps on every gap)");
-pub const REANCHOR_BUFFER_DEPTH: MetricDef = MetricDef::ours(Aggregator, Gauge, "aggregator_reanchor_buffer_depth",
-    "Depth diffs buffered while waiting for a snapshot");
-pub const REDIS_PIPELINE_COMMANDS: MetricDef = MetricDef::ours(Aggregator, Histogram,
-    "aggregator_redis_pipeline_commands", "Commands per state transaction")
-    .buckets(&[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
-pub const ERRORS: MetricDef = MetricDef::ours(Aggregator, Counter, "aggregator_errors_total",
-    "Errors by class and pipeline stage").labels(ErrorLabels::LABELS);
-pub const FEATURE_COMPLETENESS: MetricDef = MetricDef::ours(Aggregator, Gauge, "aggregator_feature_completeness",
-    "Share of warm features in the latest vector");
+pub const REDIS_OPERATIONS: MetricDef = MetricDef::seed(
+    Aggregator,
+    Counter,
+    "aggregator_redis_operations_total",
+    "Redis operations performed",
+)
+.labels(RedisOpLabels::LABELS);
+pub const REDIS_OPERATION_DURATION: MetricDef = MetricDef::seed(
+    Aggregator,
+    Histogram,
+    "aggregator_redis_operation_duration_seconds",
+    "Redis operation latency",
+)
+.buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01]);
+pub const FEATURE_UPDATES: MetricDef = MetricDef::seed(
+    Aggregator,
+    Counter,
+    "aggregator_feature_updates_total",
+    "Feature vector updates",
+);
+pub const FEATURE_COMPUTATION_DURATION: MetricDef = MetricDef::seed(
+    Aggregator,
+    Histogram,
+    "aggregator_feature_computation_duration_seconds",
+    "Feature computation time",
+)
+.buckets(&[0.001, 0.005, 0.01, 0.02, 0.05]);
+pub const KINESIS_RECORDS_PROCESSED: MetricDef = MetricDef::seed(
+    Aggregator,
+    Counter,
+    "aggregator_kinesis_records_processed_total",
+    "Kinesis records processed",
+)
+.labels(RecordLabels::LABELS);
+pub const KINESIS_LAG: MetricDef = MetricDef::seed(
+    Aggregator,
+    Gauge,
+    "aggregator_kinesis_lag_seconds",
+    "Kinesis processing lag",
+);
+pub const REANCHOR_OPERATIONS: MetricDef = MetricDef::seed(
+    Aggregator,
+    Counter,
+    "aggregator_reanchor_operations_total",
+    "Re-anchor operations performed",
+)
+.labels(ReanchorLabels::LABELS);
+pub const REANCHOR_DURATION: MetricDef = MetricDef::seed(
+    Aggregator,
+    Histogram,
+    "aggregator_reanchor_duration_seconds",
+    "Re-anchor operation duration",
+)
+.buckets(&[5.0, 10.0, 20.0, 30.0, 60.0, 120.0]);
+pub const BOOK_STATE: MetricDef = MetricDef::ours(
+    Aggregator,
+    Gauge,
+    "aggregator_book_state",
+    "Anchor state of the order book (0=synced, 1=buffering, 2=failed)",
+);
+pub const ANCHOR_EPOCH: MetricDef = MetricDef::ours(
+    Aggregator,
+    Gauge,
+    "aggregator_anchor_epoch",
+    "Current anchor epoch (bumps on every gap)",
+);
+pub const REANCHOR_BUFFER_DEPTH: MetricDef = MetricDef::ours(
+    Aggregator,
+    Gauge,
+    "aggregator_reanchor_buffer_depth",
+    "Depth diffs buffered while waiting for a snapshot",
+);
+pub const REDIS_PIPELINE_COMMANDS: MetricDef = MetricDef::ours(
+    Aggregator,
+    Histogram,
+    "aggregator_redis_pipeline_commands",
+    "Commands per state transaction",
+)
+.buckets(&[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
+pub const ERRORS: MetricDef = MetricDef::ours(
+    Aggregator,
+    Counter,
+    "aggregator_errors_total",
+    "Errors by class and pipeline stage",
+)
+.labels(ErrorLabels::LABELS);
+pub const FEATURE_COMPLETENESS: MetricDef = MetricDef::ours(
+    Aggregator,
+    Gauge,
+    "aggregator_feature_completeness",
+    "Share of warm features in the latest vector",
+);
 
 pub const DEFS: &[MetricDef] = &[
-    REDIS_OPERATIONS, REDIS_OPERATION_DURATION, FEATURE_UPDATES, FEATURE_COMPUTATION_DURATION,
-    KINESIS_RECORDS_PROCESSED, KINESIS_LAG, REANCHOR_OPERATIONS, REANCHOR_DURATION, BOOK_STATE, ANCHOR_EPOCH,
-    REANCHOR_BUFFER_DEPTH, REDIS_PIPELINE_COMMANDS, ERRORS, FEATURE_COMPLETENESS,
+    REDIS_OPERATIONS,
+    REDIS_OPERATION_DURATION,
+    FEATURE_UPDATES,
+    FEATURE_COMPUTATION_DURATION,
+    KINESIS_RECORDS_PROCESSED,
+    KINESIS_LAG,
+    REANCHOR_OPERATIONS,
+    REANCHOR_DURATION,
+    BOOK_STATE,
+    ANCHOR_EPOCH,
+    REANCHOR_BUFFER_DEPTH,
+    REDIS_PIPELINE_COMMANDS,
+    ERRORS,
+    FEATURE_COMPLETENESS,
 ];
 
 /// Typed handles for every aggregator metric.
@@ -91,6 +172,8 @@ impl AggregatorMetrics {
 
     /// Count one error of a class at a stage.
     pub fn error(&self, error_type: ErrorType, stage: Stage) {
-        self.errors.get_or_create(&ErrorLabels { error_type, stage }).inc();
+        self.errors
+            .get_or_create(&ErrorLabels { error_type, stage })
+            .inc();
     }
 }

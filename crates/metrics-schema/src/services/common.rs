@@ -9,19 +9,53 @@ use prometheus_client::registry::Registry;
 
 label_set!(ChannelLabels { channel: Channel });
 
-pub const RESIDENT_MEMORY: MetricDef = MetricDef::ours(Common, Gauge, "process_resident_memory_bytes",
-    "Resident memory size in bytes");
-pub const CPU_SECONDS: MetricDef = MetricDef::ours(Common, Counter, "process_cpu_seconds_total",
-    "Total user and system CPU time spent in seconds");
-pub const START_TIME: MetricDef = MetricDef::ours(Common, Gauge, "process_start_time_seconds",
-    "Start time of the process since the Unix epoch in seconds");
-pub const OPEN_FDS: MetricDef = MetricDef::ours(Common, Gauge, "process_open_fds", "Number of open file descriptors");
-pub const CHANNEL_DEPTH: MetricDef = MetricDef::ours(Common, Gauge, "pipeline_channel_depth",
-    "Messages queued in a bounded internal channel").labels(ChannelLabels::LABELS);
-pub const CHANNEL_CAPACITY: MetricDef = MetricDef::ours(Common, Gauge, "pipeline_channel_capacity",
-    "Capacity of a bounded internal channel").labels(ChannelLabels::LABELS);
+pub const RESIDENT_MEMORY: MetricDef = MetricDef::ours(
+    Common,
+    Gauge,
+    "process_resident_memory_bytes",
+    "Resident memory size in bytes",
+);
+pub const CPU_SECONDS: MetricDef = MetricDef::ours(
+    Common,
+    Counter,
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds",
+);
+pub const START_TIME: MetricDef = MetricDef::ours(
+    Common,
+    Gauge,
+    "process_start_time_seconds",
+    "Start time of the process since the Unix epoch in seconds",
+);
+pub const OPEN_FDS: MetricDef = MetricDef::ours(
+    Common,
+    Gauge,
+    "process_open_fds",
+    "Number of open file descriptors",
+);
+pub const CHANNEL_DEPTH: MetricDef = MetricDef::ours(
+    Common,
+    Gauge,
+    "pipeline_channel_depth",
+    "Messages queued in a bounded internal channel",
+)
+.labels(ChannelLabels::LABELS);
+pub const CHANNEL_CAPACITY: MetricDef = MetricDef::ours(
+    Common,
+    Gauge,
+    "pipeline_channel_capacity",
+    "Capacity of a bounded internal channel",
+)
+.labels(ChannelLabels::LABELS);
 
-pub const DEFS: &[MetricDef] = &[RESIDENT_MEMORY, CPU_SECONDS, START_TIME, OPEN_FDS, CHANNEL_DEPTH, CHANNEL_CAPACITY];
+pub const DEFS: &[MetricDef] = &[
+    RESIDENT_MEMORY,
+    CPU_SECONDS,
+    START_TIME,
+    OPEN_FDS,
+    CHANNEL_DEPTH,
+    CHANNEL_CAPACITY,
+];
 
 /// Typed handles for the common metrics.
 #[derive(Clone, Debug)]

@@ -9,66 +9,172 @@ pub use crate::services::ingestor::ErrorLabels;
 use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
 use prometheus_client::registry::Registry;
 
-label_set!(FallbackLabels { reason: FallbackReason });
+label_set!(FallbackLabels {
+    reason: FallbackReason
+});
 label_set!(StageLabels { stage: HotPathStage });
 label_set!(ReloadLabels { status: ReloadStatus });
-label_set!(VariantLabels { variant: ModelVariant });
+label_set!(VariantLabels {
+    variant: ModelVariant
+});
 
 /// Microsecond-resolution buckets for the hot path (the seed's start at 1 ms).
 pub const MICRO_BUCKETS: &[f64] = &[
     0.000025, 0.00005, 0.000075, 0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.002, 0.005, 0.01,
 ];
 
-pub const TOTAL_LATENCY: MetricDef = MetricDef::seed(Inference, Histogram, "inference_total_latency_seconds",
-    "End-to-end prediction latency").buckets(&[0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]);
-pub const REDIS_READ_DURATION: MetricDef = MetricDef::seed(Inference, Histogram,
-    "inference_redis_read_duration_seconds", "Redis feature read time")
-    .buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02]);
-pub const MODEL_PREDICTION_DURATION: MetricDef = MetricDef::seed(Inference, Histogram,
-    "inference_model_prediction_duration_seconds", "Model inference time")
-    .buckets(&[0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1]);
-pub const PREDICTIONS: MetricDef = MetricDef::seed(Inference, Counter, "inference_predictions_total",
-    "Total predictions generated");
-pub const FEATURE_AGE: MetricDef = MetricDef::seed(Inference, Histogram, "inference_feature_age_seconds",
-    "Age of input features").buckets(&[0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0]);
-pub const FEATURE_COMPLETENESS: MetricDef = MetricDef::seed(Inference, Histogram, "inference_feature_completeness",
-    "Feature completeness score").buckets(&[0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0]);
-pub const CONFIDENCE_SCORE: MetricDef = MetricDef::seed(Inference, Histogram, "inference_confidence_score",
-    "Prediction confidence distribution").buckets(&[0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0]);
-pub const FALLBACK_PREDICTIONS: MetricDef = MetricDef::seed(Inference, Counter,
-    "inference_fallback_predictions_total", "Fallback predictions used, by reason").labels(FallbackLabels::LABELS);
-pub const DIRECTIONAL_ACCURACY: MetricDef = MetricDef::seed(Inference, Histogram, "model_directional_accuracy",
-    "Percentage of correct direction predictions (rolling window, observed per scored prediction)")
-    .buckets(&[0.45, 0.50, 0.55, 0.60, 0.65, 0.70]);
-pub const MEAN_ABSOLUTE_ERROR: MetricDef = MetricDef::seed(Inference, Histogram, "model_mean_absolute_error",
-    "Average absolute prediction error in USD (rolling window)").buckets(&[10.0, 25.0, 50.0, 100.0, 200.0, 500.0]);
-pub const PREDICTION_CORRELATION: MetricDef = MetricDef::seed(Inference, Histogram, "model_prediction_correlation",
-    "Correlation between predicted and actual prices (rolling window)")
-    .buckets(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
-pub const CONFIDENCE_CALIBRATION: MetricDef = MetricDef::seed(Inference, Histogram, "model_confidence_calibration",
-    "Confidence score vs actual accuracy alignment (1 - |confidence - accuracy|, rolling window)")
-    .buckets(&[0.7, 0.8, 0.85, 0.9, 0.95, 0.98]);
-pub const UPTIME_RATIO: MetricDef = MetricDef::seed(Inference, Gauge, "service_uptime_ratio",
-    "Service availability: successful ticks / total ticks over the SLO window");
-pub const ERROR_BUDGET_REMAINING: MetricDef = MetricDef::seed(Inference, Gauge, "service_error_budget_remaining",
-    "Remaining error budget: 1 - (error ratio / 0.001)");
-pub const STAGE_DURATION: MetricDef = MetricDef::ours(Inference, Histogram, "inference_stage_duration_seconds",
-    "Hot-path stage latency with microsecond buckets").labels(StageLabels::LABELS).buckets(MICRO_BUCKETS);
-pub const TICK_JITTER: MetricDef = MetricDef::ours(Inference, Histogram, "inference_tick_jitter_seconds",
-    "Delay between the scheduled tick instant and the tick start")
-    .buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5]);
-pub const MODEL_RELOADS: MetricDef = MetricDef::ours(Inference, Counter, "inference_model_reloads_total",
-    "Model load attempts by outcome").labels(ReloadLabels::LABELS);
-pub const MODEL_VARIANT_ACTIVE: MetricDef = MetricDef::ours(Inference, Gauge, "inference_model_variant_active",
-    "1 for the model variant currently serving").labels(VariantLabels::LABELS);
-pub const ERRORS: MetricDef = MetricDef::ours(Inference, Counter, "inference_errors_total",
-    "Errors by class and pipeline stage").labels(ErrorLabels::LABELS);
+pub const TOTAL_LATENCY: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "inference_total_latency_seconds",
+    "End-to-end prediction latency",
+)
+.buckets(&[0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]);
+pub const REDIS_READ_DURATION: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "inference_redis_read_duration_seconds",
+    "Redis feature read time",
+)
+.buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02]);
+pub const MODEL_PREDICTION_DURATION: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "inference_model_prediction_duration_seconds",
+    "Model inference time",
+)
+.buckets(&[0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1]);
+pub const PREDICTIONS: MetricDef = MetricDef::seed(
+    Inference,
+    Counter,
+    "inference_predictions_total",
+    "Total predictions generated",
+);
+pub const FEATURE_AGE: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "inference_feature_age_seconds",
+    "Age of input features",
+)
+.buckets(&[0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0]);
+pub const FEATURE_COMPLETENESS: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "inference_feature_completeness",
+    "Feature completeness score",
+)
+.buckets(&[0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0]);
+pub const CONFIDENCE_SCORE: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "inference_confidence_score",
+    "Prediction confidence distribution",
+)
+.buckets(&[0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0]);
+pub const FALLBACK_PREDICTIONS: MetricDef = MetricDef::seed(
+    Inference,
+    Counter,
+    "inference_fallback_predictions_total",
+    "Fallback predictions used, by reason",
+)
+.labels(FallbackLabels::LABELS);
+pub const DIRECTIONAL_ACCURACY: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "model_directional_accuracy",
+    "Percentage of correct direction predictions (rolling window, observed per scored prediction)",
+)
+.buckets(&[0.45, 0.50, 0.55, 0.60, 0.65, 0.70]);
+pub const MEAN_ABSOLUTE_ERROR: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "model_mean_absolute_error",
+    "Average absolute prediction error in USD (rolling window)",
+)
+.buckets(&[10.0, 25.0, 50.0, 100.0, 200.0, 500.0]);
+pub const PREDICTION_CORRELATION: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "model_prediction_correlation",
+    "Correlation between predicted and actual prices (rolling window)",
+)
+.buckets(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
+pub const CONFIDENCE_CALIBRATION: MetricDef = MetricDef::seed(
+    Inference,
+    Histogram,
+    "model_confidence_calibration",
+    "Confidence score vs actual accuracy alignment (1 - |confidence - accuracy|, rolling window)",
+)
+.buckets(&[0.7, 0.8, 0.85, 0.9, 0.95, 0.98]);
+pub const UPTIME_RATIO: MetricDef = MetricDef::seed(
+    Inference,
+    Gauge,
+    "service_uptime_ratio",
+    "Service availability: successful ticks / total ticks over the SLO window",
+);
+pub const ERROR_BUDGET_REMAINING: MetricDef = MetricDef::seed(
+    Inference,
+    Gauge,
+    "service_error_budget_remaining",
+    "Remaining error budget: 1 - (error ratio / 0.001)",
+);
+pub const STAGE_DURATION: MetricDef = MetricDef::ours(
+    Inference,
+    Histogram,
+    "inference_stage_duration_seconds",
+    "Hot-path stage latency with microsecond buckets",
+)
+.labels(StageLabels::LABELS)
+.buckets(MICRO_BUCKETS);
+pub const TICK_JITTER: MetricDef = MetricDef::ours(
+    Inference,
+    Histogram,
+    "inference_tick_jitter_seconds",
+    "Delay between the scheduled tick instant and the tick start",
+)
+.buckets(&[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5]);
+pub const MODEL_RELOADS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_model_reloads_total",
+    "Model load attempts by outcome",
+)
+.labels(ReloadLabels::LABELS);
+pub const MODEL_VARIANT_ACTIVE: MetricDef = MetricDef::ours(
+    Inference,
+    Gauge,
+    "inference_model_variant_active",
+    "1 for the model variant currently serving",
+)
+.labels(VariantLabels::LABELS);
+pub const ERRORS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_errors_total",
+    "Errors by class and pipeline stage",
+)
+.labels(ErrorLabels::LABELS);
 
 pub const DEFS: &[MetricDef] = &[
-    TOTAL_LATENCY, REDIS_READ_DURATION, MODEL_PREDICTION_DURATION, PREDICTIONS, FEATURE_AGE,
-    FEATURE_COMPLETENESS, CONFIDENCE_SCORE, FALLBACK_PREDICTIONS, DIRECTIONAL_ACCURACY, MEAN_ABSOLUTE_ERROR,
-    PREDICTION_CORRELATION, CONFIDENCE_CALIBRATION, UPTIME_RATIO, ERROR_BUDGET_REMAINING, STAGE_DURATION,
-    TICK_JITTER, MODEL_RELOADS, MODEL_VARIANT_ACTIVE, ERRORS,
+    TOTAL_LATENCY,
+    REDIS_READ_DURATION,
+    MODEL_PREDICTION_DURATION,
+    PREDICTIONS,
+    FEATURE_AGE,
+    FEATURE_COMPLETENESS,
+    CONFIDENCE_SCORE,
+    FALLBACK_PREDICTIONS,
+    DIRECTIONAL_ACCURACY,
+    MEAN_ABSOLUTE_ERROR,
+    PREDICTION_CORRELATION,
+    CONFIDENCE_CALIBRATION,
+    UPTIME_RATIO,
+    ERROR_BUDGET_REMAINING,
+    STAGE_DURATION,
+    TICK_JITTER,
+    MODEL_RELOADS,
+    MODEL_VARIANT_ACTIVE,
+    ERRORS,
 ];
 
 /// Typed handles for every inference metric.
@@ -122,14 +228,18 @@ impl InferenceMetrics {
 
     /// Observe one hot-path stage duration in seconds.
     pub fn stage(&self, stage: HotPathStage, seconds: f64) {
-        self.stage_duration.get_or_create(&StageLabels { stage }).observe(seconds);
+        self.stage_duration
+            .get_or_create(&StageLabels { stage })
+            .observe(seconds);
     }
 
     /// Mark `variant` as the one serving (and the other as not).
     pub fn set_variant(&self, variant: ModelVariant) {
         for &v in ModelVariant::ALL {
             let on = if v == variant { 1.0 } else { 0.0 };
-            self.model_variant_active.get_or_create(&VariantLabels { variant: v }).set(on);
+            self.model_variant_active
+                .get_or_create(&VariantLabels { variant: v })
+                .set(on);
         }
     }
 }

@@ -1,0 +1,11 @@
+//! The aggregator binary: exit 64 on bad config, every schema metric on /metrics, clean SIGTERM.
+
+#[test]
+fn binary_rejects_bad_config_serves_all_its_metrics_and_stops_on_sigterm() {
+    let result = svc_kit::testing::check_binary_contract(
+        env!("CARGO_BIN_EXE_aggregator"),
+        "AGGREGATOR",
+        metrics_schema::Service::Aggregator,
+    );
+    assert_eq!(result, Ok(()));
+}
