@@ -1,0 +1,73 @@
+# BTCUSDT 10-second-ahead prediction pipeline. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+JOBS ?= 2
+PROFILE ?= release
+VENV := .local/venv
+NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
+SERVICES := -p ingestor -p aggregator -p inference
+
+.PHONY: help bootstrap build run stop status test test-rust test-observability test-deploy lint metric-lint \
+        e2e bench fuzz docs clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+bootstrap: ## Install what the local stack and tests need (apt, npm, pip; idempotent)
+	@bash deploy/local/bootstrap.sh
+
+build: ## Build every crate and service (debug)
+	$(CARGO) build --workspace -j$(JOBS)
+
+run: bootstrap ## Start Redis, kinesalite, Prometheus, Alertmanager and the three services on loopback
+	$(CARGO) build --profile $(PROFILE) -j$(JOBS) $(SERVICES)
+	@PROFILE=$(PROFILE) bash deploy/local/stack.sh up all
+
+stop: ## Stop everything `make run` started
+	@bash deploy/local/stack.sh down
+
+status: ## Show which local-stack processes are up
+	@bash deploy/local/stack.sh status
+
+test: bootstrap test-observability test-deploy test-rust ## Run the whole test suite (what CI runs)
+
+test-rust: ## Rust unit, property and integration tests (starts its own Redis/kinesalite on free ports)
+ifdef NEXTEST
+	$(CARGO) nextest run --workspace -j$(JOBS) --no-fail-fast
+else
+	$(CARGO) test --workspace -j$(JOBS) --no-fail-fast
+endif
+
+test-observability: ## promtool/amtool checks and unit tests, dashboard validation
+	@bash tests/observability/run.sh
+
+test-deploy: ## Least-privilege and hardening tests on the CloudFormation templates
+	@bash tests/deploy/run.sh
+
+metric-lint: ## Reject PromQL (rules, dashboards) naming metrics outside crates/metrics-schema
+	$(CARGO) run -q -p metrics-schema -- lint --root .
+
+lint: bootstrap metric-lint ## fmt --check, clippy -D warnings, metric lint, hadolint, cfn-lint
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -j$(JOBS) -- -D warnings
+	@bash deploy/lint.sh
+
+e2e: bootstrap ## Whole stack on one machine with chaos scenarios
+	@if [ -x tests/e2e/run.sh ]; then bash tests/e2e/run.sh; \
+	 else echo "make e2e: the end-to-end suite is not built yet (issue 11)"; exit 2; fi
+
+bench: ## Criterion benches + service benches → target/bench/report.json and report.md
+	mkdir -p target/bench/parts
+	$(CARGO) bench --workspace -j$(JOBS)
+	python3 tools/bench_report.py target
+
+fuzz: ## Run every SBE fuzz target for FUZZ_SECONDS each (default 60; not part of make test)
+	@bash fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+docs: ## Regenerate docs/metrics.md from the metric schema
+	$(CARGO) run -q -p metrics-schema -- list --format markdown > docs/metrics.md
+
+clean: stop ## Remove build output and local-stack state
+	$(CARGO) clean
+	rm -rf .run

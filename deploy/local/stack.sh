@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Local stack: start/stop/status of Redis, kinesalite, Prometheus, Alertmanager, redis-exporter and
+# the pipeline services, all on 127.0.0.1. PIDs and logs live in .run/ (git-ignored); everything
+# is stopped by recorded PID. Readiness is polled, never slept for.
+#
+#   deploy/local/stack.sh up [infra|all]     infra = servers only; all = servers + services (default)
+#   deploy/local/stack.sh down
+#   deploy/local/stack.sh status
+#
+# Ports (override via env): REDIS_PORT=6379 KINESIS_PORT=4567 PROM_PORT=9095 AM_PORT=9093
+# REDIS_EXPORTER_PORT=9121 INGESTOR_PORT=9090 AGGREGATOR_PORT=9091 INFERENCE_PORT=9092
+# PROFILE=release|debug picks target/<profile>/ binaries (default: release).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+run_dir="${RUN_DIR:-$root/.run}"
+: "${REDIS_PORT:=6379}" "${KINESIS_PORT:=4567}" "${PROM_PORT:=9095}" "${AM_PORT:=9093}"
+: "${REDIS_EXPORTER_PORT:=9121}" "${INGESTOR_PORT:=9090}" "${AGGREGATOR_PORT:=9091}" "${INFERENCE_PORT:=9092}"
+: "${PROFILE:=release}" "${STREAM_NAME:=market-events}"
+bin_dir="${CARGO_TARGET_DIR:-$root/target}/$PROFILE"
+mkdir -p "$run_dir/logs" "$run_dir/pids" "$run_dir/data"
+
+log() { printf '[stack] %s\n' "$*"; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+alive() { local f="$run_dir/pids/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# start NAME CMD...: run in the background, record the PID.
+start() {
+  local name=$1; shift
+  if alive "$name"; then log "$name already running (pid $(cat "$run_dir/pids/$name.pid"))"; return; fi
+  "$@" >"$run_dir/logs/$name.log" 2>&1 &
+  echo $! >"$run_dir/pids/$name.pid"
+}
+
+# wait_for NAME SECONDS CHECK...: poll CHECK until it succeeds or the process dies.
+wait_for() {
+  local name=$1 limit=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    alive "$name" || die "$name exited; see $run_dir/logs/$name.log: $(tail -n 5 "$run_dir/logs/$name.log" 2>/dev/null)"
+    [ $SECONDS -lt $deadline ] || die "$name not ready after ${limit}s; see $run_dir/logs/$name.log"
+    sleep 0.2
+  done
+  log "$name ready"
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+kinesis_call() { # TARGET JSON
+  curl -fsS --max-time 5 -X POST "http://127.0.0.1:$KINESIS_PORT/" \
+    -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Target: Kinesis_20131202.$1" \
+    -H 'X-Amz-Date: 20260101T000000Z' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00' \
+    -d "$2"
+}
+
+up_infra() {
+  command -v redis-server >/dev/null && [ -x "$root/.local/node/node_modules/.bin/kinesalite" ] \
+    || bash "$root/deploy/local/bootstrap.sh"
+  start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$run_dir/data"
+  wait_for redis 20 redis-cli -p "$REDIS_PORT" ping
+  start kinesalite node -e "require('$root/.local/node/node_modules/kinesalite')({createStreamMs:50,deleteStreamMs:50,updateStreamMs:50}).listen($KINESIS_PORT,'127.0.0.1')"
+  wait_for kinesalite 20 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$KINESIS_PORT/"
+  if ! kinesis_call DescribeStreamSummary "{\"StreamName\":\"$STREAM_NAME\"}" >/dev/null 2>&1; then
+    kinesis_call CreateStream "{\"StreamName\":\"$STREAM_NAME\",\"ShardCount\":1}" >/dev/null
+    log "created Kinesis stream $STREAM_NAME"
+  fi
+  start redis-exporter prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_PORT" \
+    -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
+  wait_for redis-exporter 20 http_ok "http://127.0.0.1:$REDIS_EXPORTER_PORT/metrics"
+  local cfg="$run_dir/config"
+  mkdir -p "$cfg"
+  if [ -x "$root/prometheus/render-local.sh" ]; then
+    "$root/prometheus/render-local.sh" "$cfg/prometheus" --prom-port "$PROM_PORT" --am-port "$AM_PORT" \
+      --ingestor-port "$INGESTOR_PORT" --aggregator-port "$AGGREGATOR_PORT" --inference-port "$INFERENCE_PORT" \
+      --redis-exporter-port "$REDIS_EXPORTER_PORT" >/dev/null
+  else
+    die "prometheus/render-local.sh missing"
+  fi
+  if [ -x "$root/alertmanager/render-local.sh" ]; then
+    "$root/alertmanager/render-local.sh" "$cfg/alertmanager" --webhook-url "${AM_WEBHOOK_URL:-http://127.0.0.1:9099/}" >/dev/null
+  else
+    die "alertmanager/render-local.sh missing"
+  fi
+  start prometheus prometheus --config.file="$cfg/prometheus/prometheus.yml" --storage.tsdb.path="$run_dir/data/prometheus" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle
+  wait_for prometheus 30 http_ok "http://127.0.0.1:$PROM_PORT/-/ready"
+  start alertmanager prometheus-alertmanager --config.file="$cfg/alertmanager/alertmanager.yml" \
+    --storage.path="$run_dir/data/alertmanager" --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address=
+  wait_for alertmanager 30 http_ok "http://127.0.0.1:$AM_PORT/-/ready"
+}
+
+up_services() {
+  for svc in ingestor aggregator inference; do
+    [ -x "$bin_dir/$svc" ] || die "$bin_dir/$svc not built (cargo build --profile $PROFILE)"
+  done
+  export AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$KINESIS_PORT" AWS_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
+  start ingestor env INGESTOR__HTTP__LISTEN="127.0.0.1:$INGESTOR_PORT" INGESTOR__LOG__FORMAT=text \
+    INGESTOR__KINESIS__ENDPOINT_URL="http://127.0.0.1:$KINESIS_PORT" INGESTOR__KINESIS__STREAM_NAME="$STREAM_NAME" \
+    "$bin_dir/ingestor"
+  start aggregator env AGGREGATOR__HTTP__LISTEN="127.0.0.1:$AGGREGATOR_PORT" AGGREGATOR__LOG__FORMAT=text \
+    AGGREGATOR__KINESIS__ENDPOINT_URL="http://127.0.0.1:$KINESIS_PORT" AGGREGATOR__KINESIS__STREAM_NAME="$STREAM_NAME" \
+    AGGREGATOR__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" "$bin_dir/aggregator"
+  start inference env INFERENCE__HTTP__LISTEN="127.0.0.1:$INFERENCE_PORT" INFERENCE__LOG__FORMAT=text \
+    INFERENCE__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" "$bin_dir/inference"
+  wait_for ingestor 30 http_ok "http://127.0.0.1:$INGESTOR_PORT/metrics"
+  wait_for aggregator 30 http_ok "http://127.0.0.1:$AGGREGATOR_PORT/metrics"
+  wait_for inference 30 http_ok "http://127.0.0.1:$INFERENCE_PORT/metrics"
+}
+
+down() {
+  local order=(inference aggregator ingestor exchange-sim alertmanager prometheus redis-exporter kinesalite redis)
+  for name in "${order[@]}"; do
+    local f="$run_dir/pids/$name.pid"
+    [ -f "$f" ] || continue
+    local pid; pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+      log "stopped $name (pid $pid)"
+    fi
+    rm -f "$f"
+  done
+}
+
+status() {
+  for f in "$run_dir"/pids/*.pid; do
+    [ -e "$f" ] || { log "nothing running"; return; }
+    local name; name=$(basename "$f" .pid)
+    if alive "$name"; then echo "up    $name (pid $(cat "$f"))"; else echo "down  $name"; fi
+  done
+}
+
+summary() {
+  cat <<TXT
+
+  Local stack is up (logs: $run_dir/logs, stop: make stop)
+    ingestor     http://127.0.0.1:$INGESTOR_PORT/metrics   /health
+    aggregator   http://127.0.0.1:$AGGREGATOR_PORT/metrics   /health
+    inference    http://127.0.0.1:$INFERENCE_PORT/metrics   /health
+    Prometheus   http://127.0.0.1:$PROM_PORT/targets
+    Alertmanager http://127.0.0.1:$AM_PORT/
+    Redis        127.0.0.1:$REDIS_PORT     kinesalite http://127.0.0.1:$KINESIS_PORT (stream $STREAM_NAME)
+TXT
+}
+
+case "${1:-}" in
+  up)
+    trap 'rc=$?; if [ $rc -ne 0 ]; then log "start-up failed; stopping what started"; down; fi' EXIT
+    up_infra
+    [ "${2:-all}" = infra ] || up_services
+    summary ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up [infra|all] | down | status" >&2; exit 2 ;;
+esac
