@@ -2,7 +2,7 @@
 //! binance-sbe/` beside the workspace) when they are present: same schema id/version, template
 //! ids, block lengths, field offsets/types/presence, group encodings and var-data encodings for
 //! every message the project uses.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sbe_codegen::model::{FieldKind, Group, Message, Schema, VarData};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Byte-level tests over hand-assembled frames, laid out from Binance's published offsets.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use binance_sbe::stream::{self, BoolEnum};
 use binance_sbe::{

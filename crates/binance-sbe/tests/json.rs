@@ -1,5 +1,5 @@
 //! JSON → SBE conversion: exact decimals, envelopes, and typed errors that leave the buffer intact.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use binance_sbe::{
     ConvertError, Decimal, JsonContext, JsonKind, StreamEvent, TimeUnit, decode_stream_frame, json_to_sbe,

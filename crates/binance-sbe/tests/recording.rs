@@ -1,6 +1,6 @@
 //! Every event of the real Binance spot recording (hftbacktest BTCUSDT 2024-08-08/09) converts to
 //! SBE and decodes back to exactly the same values. Skips with a reason when the data is absent.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use binance_sbe::{
     Decimal, JsonContext, JsonKind, Level, RestResponse, StreamEvent, decode_rest_response,

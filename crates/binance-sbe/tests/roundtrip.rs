@@ -1,5 +1,5 @@
 //! Property: encoding any values and decoding them gives the same values back.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use binance_sbe::stream::{self, BoolEnum};
 use binance_sbe::{RestResponse, StreamEvent, decode_rest_response, decode_stream_frame, rest};
