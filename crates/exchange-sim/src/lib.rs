@@ -1,0 +1,1 @@
+//! Binance-compatible SBE market-data simulator (work in progress).
