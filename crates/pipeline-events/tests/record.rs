@@ -430,3 +430,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_event_that_cannot_be_encoded_leaves_the_record_unchanged() {
+    let mut b = RecordBuilder::new(1, 1, 0, MAX_RECORD_BYTES);
+    b.push(&gap()).unwrap();
+    let before = b.as_bytes().to_vec();
+    let long = "X".repeat(300);
+    let Event::StreamGap(g) = gap() else { panic!() };
+    let err = b
+        .push(&Event::StreamGap(StreamGapEvent { symbol: &long, ..g }))
+        .unwrap_err();
+    assert_eq!(err.kind(), "var_data_too_long");
+    assert_eq!(b.as_bytes(), before.as_slice());
+    assert_eq!(events(b.as_bytes()).len(), 1);
+}
