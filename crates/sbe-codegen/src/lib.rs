@@ -21,6 +21,7 @@
 //! ```
 
 mod emit;
+mod encodings;
 pub mod model;
 mod names;
 pub mod parse;
