@@ -1,0 +1,48 @@
+use super::*;
+use market::{Ladder, OrderBook, Side};
+
+fn run(seed: u64, secs: u64) -> (SyntheticMarket, Vec<SimEvent>) {
+    let mut m = SyntheticMarket::new(seed, 1_700_000_000_000_000, SyntheticParams::default());
+    let end = m.now_us() + secs * 1_000_000;
+    let mut events = Vec::new();
+    while m.now_us() < end {
+        events.push(m.next_event());
+    }
+    (m, events)
+}
+
+#[test]
+fn same_seed_gives_the_same_events_and_another_seed_does_not() {
+    let (_, a) = run(7, 5);
+    let (_, b) = run(7, 5);
+    let (_, c) = run(8, 5);
+    assert!(a.len() > 100);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn diffs_rebuild_the_simulated_book_exactly() {
+    let mut m = SyntheticMarket::new(3, 0, SyntheticParams::default());
+    let mut book: OrderBook = OrderBook::from_snapshot(&m.snapshot(100_000));
+    let mut diffs = 0;
+    while diffs < 500 {
+        if let SimEvent::DepthDiff(d) = m.next_event() {
+            assert_eq!(d.first_update_id, book.last_update_id() + 1, "contiguous ids");
+            book.apply_diff(&d);
+            diffs += 1;
+            let (bid, ask) = m.best();
+            assert_eq!(book.best_bid().map(|l| (l.price, l.qty)), bid);
+            assert_eq!(book.best_ask().map(|l| (l.price, l.qty)), ask);
+            assert!(!book.is_crossed());
+        }
+    }
+    let snap = m.snapshot(100_000);
+    assert_eq!(snap.last_update_id, book.last_update_id());
+    let mut top = market::TopOfBook::default();
+    book.top_n(100_000, &mut top);
+    let levels = |v: &[market::Level]| v.iter().map(|l| (l.price, l.qty)).collect::<Vec<_>>();
+    assert_eq!(levels(&top.bids), levels(&snap.bids));
+    assert_eq!(levels(&top.asks), levels(&snap.asks));
+    assert!(book.ladder(Side::Bid).len() > 50);
+}
