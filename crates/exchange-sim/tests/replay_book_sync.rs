@@ -20,9 +20,13 @@ async fn client_book_synced_from_rest_and_diffs_ends_at_the_last_recorded_book_t
         .await
         .unwrap();
     let addr = sim.local_addr();
-    let mut ws = ws(addr, "/stream?streams=btcusdt@depth/btcusdt@bestBidAsk", Some("key"))
-        .await
-        .unwrap();
+    let mut ws = ws(
+        addr,
+        "/stream?streams=btcusdt@depth/btcusdt@bestBidAsk",
+        Some("key"),
+    )
+    .await
+    .unwrap();
 
     let mut sync = BookSync::new(SyncConfig::default());
     let (mut diffs, mut tickers, mut reanchors, mut snapshot_requested) = (0u64, 0u64, 0, false);
@@ -30,16 +34,17 @@ async fn client_book_synced_from_rest_and_diffs_ends_at_the_last_recorded_book_t
     loop {
         let Some(msg) = next_msg(&mut ws, Duration::from_millis(300)).await else {
             let s = stats(addr).await;
-            let done = s.source.finished
-                && s.published["depth"] == diffs
-                && s.published["bestBidAsk"] == tickers;
+            let done =
+                s.source.finished && s.published["depth"] == diffs && s.published["bestBidAsk"] == tickers;
             assert!(s.source.finished || diffs > 0, "nothing streamed: {s:?}");
             if done {
                 break;
             }
             continue;
         };
-        let Message::Binary(frame) = msg else { panic!("unexpected {msg:?}") };
+        let Message::Binary(frame) = msg else {
+            panic!("unexpected {msg:?}")
+        };
         match decode_stream_frame(&frame).unwrap() {
             StreamEvent::DepthDiff(_) => {
                 diffs += 1;
@@ -68,13 +73,19 @@ async fn client_book_synced_from_rest_and_diffs_ends_at_the_last_recorded_book_t
     }
     assert_eq!(reanchors, 1, "synced once and never lost sync");
     assert_eq!(sync.state(), SyncState::Synced);
-    assert!(diffs > 6000 && tickers > 70_000, "diffs {diffs} tickers {tickers}");
+    assert!(
+        diffs > 6000 && tickers > 70_000,
+        "diffs {diffs} tickers {tickers}"
+    );
     let book = sync.book().unwrap();
     let (bid, ask) = (book.best_bid().unwrap().price, book.best_ask().unwrap().price);
     assert_eq!((bid, ask), (6_160_201, 6_160_202), "61602.01 / 61602.02");
     let (tb, ta, exp) = last_ticker.unwrap();
     assert_eq!(
-        (SCALE.price_from_mantissa(tb, exp).unwrap(), SCALE.price_from_mantissa(ta, exp).unwrap()),
+        (
+            SCALE.price_from_mantissa(tb, exp).unwrap(),
+            SCALE.price_from_mantissa(ta, exp).unwrap()
+        ),
         (bid, ask),
         "the last streamed bestBidAsk agrees with the synced book"
     );

@@ -128,6 +128,7 @@ async fn serve(
     };
     let mut combined = false;
     let mut ping_seq: u64 = 0;
+    let mut unflushed = false;
     let close = |code: CloseCode, reason: &'static str| {
         Message::Close(Some(CloseFrame {
             code,
@@ -199,24 +200,28 @@ async fn serve(
             }
             out = rx.recv() => {
                 let msg = match out {
-                    Ok(Outbound::Data { kind, frame }) => {
-                        if !subs.contains(kind) {
-                            continue;
-                        }
+                    Ok(Outbound::Data { kind, frame }) => subs.contains(kind).then(|| {
                         stats.sent.inc(kind);
                         Message::Binary(frame)
-                    }
-                    Ok(Outbound::Binary(frame)) => Message::Binary(frame),
-                    Ok(Outbound::Text(text)) => Message::text(text),
+                    }),
+                    Ok(Outbound::Binary(frame)) => Some(Message::Binary(frame)),
+                    Ok(Outbound::Text(text)) => Some(Message::text(text)),
                     Ok(Outbound::DisconnectAll) => return End::Forced,
                     Err(RecvError::Lagged(_)) => return End::SlowClient,
                     Err(RecvError::Closed) => return End::Shutdown,
                 };
-                if sink.feed(msg).await.is_err() {
-                    return End::ClientClosed;
+                if let Some(msg) = msg {
+                    if sink.feed(msg).await.is_err() {
+                        return End::ClientClosed;
+                    }
+                    unflushed = true;
                 }
-                if rx.is_empty() && sink.flush().await.is_err() {
-                    return End::ClientClosed;
+                // Batch writes while frames are queued; flush as soon as the queue is drained.
+                if unflushed && rx.is_empty() {
+                    if sink.flush().await.is_err() {
+                        return End::ClientClosed;
+                    }
+                    unflushed = false;
                 }
             }
         }

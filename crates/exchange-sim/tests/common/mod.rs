@@ -83,7 +83,11 @@ pub async fn stats(addr: SocketAddr) -> StatsSnapshot {
 }
 
 /// Opens a WebSocket at `path` (with an API key header when given).
-pub async fn ws(addr: SocketAddr, path: &str, api_key: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+pub async fn ws(
+    addr: SocketAddr,
+    path: &str,
+    api_key: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
     if let Some(k) = api_key {
         req.headers_mut().insert("X-MBX-APIKEY", k.parse().unwrap());
@@ -108,7 +112,9 @@ pub async fn next_msg(ws: &mut Ws, timeout: Duration) -> Option<Message> {
 pub fn levels(it: impl Iterator<Item = binance_sbe::Level>) -> Vec<Level> {
     it.map(|l| {
         Level::new(
-            SCALE.price_from_mantissa(l.price.mantissa, l.price.exponent).unwrap(),
+            SCALE
+                .price_from_mantissa(l.price.mantissa, l.price.exponent)
+                .unwrap(),
             SCALE.qty_from_mantissa(l.qty.mantissa, l.qty.exponent).unwrap(),
         )
     })
@@ -132,7 +138,12 @@ pub fn diff_of(frame: &[u8]) -> Option<DepthDiff> {
 /// `GET /api/v3/depth` in SBE, decoded.
 pub async fn rest_snapshot_sbe(addr: SocketAddr, limit: usize) -> DepthSnapshot {
     let path = format!("/api/v3/depth?symbol=BTCUSDT&limit={limit}");
-    let (status, headers, body) = get(addr, &path, &[("accept", "application/sbe"), ("x-mbx-sbe", "3:2")]).await;
+    let (status, headers, body) = get(
+        addr,
+        &path,
+        &[("accept", "application/sbe"), ("x-mbx-sbe", "3:2")],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{headers:?}");
     assert_eq!(headers["content-type"], "application/sbe");
     assert!(headers.contains_key("x-mbx-used-weight-1m"));
@@ -147,14 +158,21 @@ pub async fn rest_snapshot_sbe(addr: SocketAddr, limit: usize) -> DepthSnapshot 
 }
 
 /// Polls stats until `pred` holds (or panics after `timeout`).
-pub async fn wait_stats(addr: SocketAddr, timeout: Duration, pred: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
+pub async fn wait_stats(
+    addr: SocketAddr,
+    timeout: Duration,
+    pred: impl Fn(&StatsSnapshot) -> bool,
+) -> StatsSnapshot {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let s = stats(addr).await;
         if pred(&s) {
             return s;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached: {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
