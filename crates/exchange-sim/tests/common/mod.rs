@@ -176,3 +176,40 @@ pub async fn wait_stats(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A synthetic simulator config (seeded, fixed start time), real-time pacing unless changed.
+pub fn synthetic_config(seed: u64) -> exchange_sim::SimConfig {
+    let mut cfg = exchange_sim::SimConfig::for_tests(exchange_sim::SourceConfig::Synthetic {
+        seed,
+        start_time_us: Some(1_700_000_000_000_000),
+        params: exchange_sim::SyntheticParams::default(),
+    });
+    cfg.speed = exchange_sim::Speed::Factor(1.0);
+    cfg
+}
+
+/// Sends a JSON control request and returns the next text reply.
+pub async fn request(ws: &mut Ws, json: &str) -> serde_json::Value {
+    use futures_util::SinkExt;
+    ws.send(Message::text(json.to_owned())).await.unwrap();
+    loop {
+        match next_msg(ws, Duration::from_secs(5)).await {
+            Some(Message::Text(t)) => return serde_json::from_str(t.as_str()).unwrap(),
+            Some(_) => continue,
+            None => panic!("no reply to {json}"),
+        }
+    }
+}
+
+/// Reads until the connection ends; returns whether a close frame was received.
+pub async fn read_until_closed(ws: &mut Ws, timeout: Duration) -> Option<bool> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return None,
+            Ok(None | Some(Err(_))) => return Some(false),
+            Ok(Some(Ok(Message::Close(_)))) => return Some(true),
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
