@@ -65,9 +65,8 @@ pub trait Source: Send {
 
 /// Runs the feed until the source ends (without `--loop`) or shutdown.
 pub async fn run(shared: Arc<Shared>, mut source: Box<dyn Source>) {
-    if shared.cfg.wait_for_subscriber {
-        shared.wait_for_subscriber().await;
-    }
+    // Snapshots are loaded at once (REST works immediately); frames wait for a subscriber.
+    let mut waiting = shared.cfg.wait_for_subscriber;
     let mut pacer = Pacer::new(shared.cfg.speed);
     let mut out_buf = Vec::with_capacity(4096);
     loop {
@@ -94,6 +93,10 @@ pub async fn run(shared: Arc<Shared>, mut source: Box<dyn Source>) {
                 continue;
             }
         };
+        if waiting && matches!(event.kind, EventKind::Frame { .. }) {
+            shared.wait_for_subscriber().await;
+            waiting = false;
+        }
         if !pacer.wait(event.pacing_us, &shared).await {
             return;
         }
@@ -121,7 +124,9 @@ fn restart(shared: &Shared, source: &mut dyn Source) -> bool {
 fn process(shared: &Shared, kind: EventKind, out_buf: &mut Vec<u8>) {
     match kind {
         EventKind::Snapshot(snap) => {
-            if lock(&shared.market).on_snapshot(&snap) {
+            let mut market = lock(&shared.market);
+            market.on_snapshot(&snap);
+            if market.is_servable() {
                 shared.book_ready.notify_waiters();
             }
         }

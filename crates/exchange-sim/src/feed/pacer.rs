@@ -34,10 +34,7 @@ impl Pacer {
 
     /// Waits until the event at `pacing_us` is due. `false` on shutdown.
     pub async fn wait(&mut self, pacing_us: u64, shared: &Shared) -> bool {
-        loop {
-            let Some(until) = shared.stalled_until() else {
-                break;
-            };
+        while let Some(until) = shared.stalled_until() {
             let until = Instant::from_std(until);
             let started = Instant::now();
             tokio::select! {

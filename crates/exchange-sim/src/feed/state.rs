@@ -5,12 +5,15 @@
 //! is loaded and the buffered diffs applied. A REST snapshot therefore always has a `lastUpdateId`
 //! no older than the last diff already published.
 
-use market::{BookSync, DepthDiff, DepthSnapshot, SyncConfig, SyncOutcome, TopOfBook};
+use market::{BookSync, DepthDiff, DepthSnapshot, OrderBook, SyncConfig, SyncOutcome, TopOfBook};
 
 /// Served book plus the `@depth20` throttle.
 #[derive(Debug, Clone)]
 pub struct MarketState {
     sync: BookSync,
+    /// The source's latest snapshot while it waits for its bridging diff: the source vouches for it,
+    /// so it is served as is until the book syncs.
+    pending: Option<OrderBook>,
     last_depth20_us: Option<u64>,
     out_of_sequence: u64,
 }
@@ -22,6 +25,7 @@ impl Default for MarketState {
                 buffer_capacity: 65_536,
                 max_failed_tries: u32::MAX,
             }),
+            pending: None,
             last_depth20_us: None,
             out_of_sequence: 0,
         }
@@ -32,7 +36,9 @@ impl MarketState {
     /// Loads the source's snapshot. Returns `true` when the book is synced afterwards.
     pub fn on_snapshot(&mut self, snapshot: &DepthSnapshot) -> bool {
         let epoch = self.sync.epoch();
-        let _ = self.sync.on_snapshot(epoch, snapshot);
+        let outcome = self.sync.on_snapshot(epoch, snapshot);
+        self.pending = matches!(outcome, SyncOutcome::SnapshotPending { .. })
+            .then(|| OrderBook::from_snapshot(snapshot));
         self.is_synced()
     }
 
@@ -41,18 +47,27 @@ impl MarketState {
         if let SyncOutcome::GapDetected { .. } = self.sync.on_diff(diff) {
             self.out_of_sequence += 1;
         }
+        if self.is_synced() {
+            self.pending = None;
+        }
         self.is_synced()
     }
 
     /// The source restarted (replay loop): forget the book until the next snapshot.
     pub fn reset(&mut self) {
         let _ = self.sync.on_gap();
+        self.pending = None;
         self.last_depth20_us = None;
     }
 
-    /// Is the book servable?
+    /// Is the book following the stream?
     pub fn is_synced(&self) -> bool {
         self.sync.book().is_some()
+    }
+
+    /// Is there a book to serve over REST (synced, or a source snapshot awaiting its bridge)?
+    pub fn is_servable(&self) -> bool {
+        self.is_synced() || self.pending.is_some()
     }
 
     /// Source diffs that did not chain (`U != previous u + 1`); 0 for a healthy source.
@@ -62,7 +77,7 @@ impl MarketState {
 
     /// Update id and top `limit` levels per side, when synced.
     pub fn snapshot(&self, limit: usize) -> Option<(u64, TopOfBook)> {
-        let book = self.sync.book()?;
+        let book = self.sync.book().or(self.pending.as_ref())?;
         let mut top = TopOfBook::with_capacity(limit.min(5000));
         book.top_n(limit, &mut top);
         Some((book.last_update_id(), top))
@@ -125,6 +140,7 @@ mod tests {
             asks: vec![Level::new(102, 1)],
         });
         assert!(!s.is_synced(), "a snapshot waits for the diff that bridges it");
+        assert_eq!(s.snapshot(5).map(|x| x.0), Some(1), "but is served meanwhile");
         assert!(s.on_diff(diff(2, 2)));
         assert!(s.depth20_due(1_000, 50_000).is_some());
         assert!(s.depth20_due(40_000, 50_000).is_none());

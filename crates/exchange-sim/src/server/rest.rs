@@ -344,7 +344,8 @@ mod tests {
 
     #[test]
     fn negotiation_follows_binance_sbe_rules() {
-        let cases: &[(&[(&str, &str)], Result<Format, i16>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], Result<Format, i16>);
+        let cases: &[Case<'_>] = &[
             (&[], Ok(Format::Json)),
             (&[("accept", "application/json")], Ok(Format::Json)),
             (

@@ -51,7 +51,9 @@ impl SimEvent {
     }
 }
 
-type Touch = Option<((i64, i64), (i64, i64))>;
+/// (price ticks, quantity lots) of one level.
+pub type PriceQty = (i64, i64);
+type Touch = Option<(PriceQty, PriceQty)>;
 
 /// The simulation state.
 #[derive(Debug, Clone)]
@@ -142,7 +144,7 @@ impl SyntheticMarket {
     }
 
     /// Best bid and ask (price, qty) of the simulated book.
-    pub fn best(&self) -> (Option<(i64, i64)>, Option<(i64, i64)>) {
+    pub fn best(&self) -> (Option<PriceQty>, Option<PriceQty>) {
         (self.book.best(Side::Bid), self.book.best(Side::Ask))
     }
 
