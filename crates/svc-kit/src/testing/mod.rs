@@ -1,4 +1,7 @@
-//! Helpers for tests that run a service binary as a real process on a free loopback port.
+//! Helpers for tests that run real processes (service binaries, Redis, kinesalite) on free
+//! loopback ports, and stop them when dropped.
+
+pub mod servers;
 
 use crate::cli::http_get;
 use metrics_schema::Service;

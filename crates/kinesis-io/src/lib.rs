@@ -1,0 +1,3 @@
+//! Kinesis I/O shared by the ingestor (producer) and the aggregator (consumer).
+pub mod client;
+pub mod producer;
