@@ -241,15 +241,20 @@ def technical():
         timeseries('Data quality', targets(
             ('sum by (error_type, stage) (rate(ingestor_errors_total[$interval]))', 'ingestor {{stage}} {{error_type}}'),
             ('sum by (error_type, stage) (rate(aggregator_errors_total[$interval]))', 'aggregator {{stage}} {{error_type}}'),
+            ('sum by (error_type, stage) (rate(inference_errors_total[$interval]))', 'inference {{stage}} {{error_type}}'),
+            ('sum by (status) (rate(aggregator_kinesis_records_processed_total{status!="applied"}[$interval]))', 'records {{status}}'),
             ('sum by (reason, intentional) (rate(ingestor_events_dropped_total[$interval]))', 'dropped {{reason}} (intentional={{intentional}})'),
             ('job:ingestor_kinesis_failed_records:ratio_rate5m', 'Kinesis failed-record ratio')),
-            'short', 'Errors by type and stage, dropped events (unintended drops alert), Kinesis failed-record ratio.',
+            'short', 'Errors by type and stage, records not applied (poison, duplicate, unknown schema), dropped events '
+            '(unintended drops alert), Kinesis failed-record ratio.',
             minimum=0),
         timeseries('Gap detection', targets(
             ('sum(increase(ingestor_sbe_sequence_gaps_total[$interval]))', 'sequence gaps'),
             ('sum(increase(ingestor_sbe_reconnections_total[$interval]))', 'reconnections'),
-            ('max(ingestor_last_message_age_seconds)', 'last message age (s)')),
-            'short', 'Gaps and reconnections per interval (each forces a re-anchor); age of the last message (right axis).',
+            ('max(ingestor_last_message_age_seconds)', 'last message age (s)'),
+            ('max by (job, channel) (pipeline_channel_depth / pipeline_channel_capacity)', 'channel fill {{job}} {{channel}}')),
+            'short', 'Gaps and reconnections per interval (each forces a re-anchor); age of the last message (right axis); '
+            'bounded-channel fill ratio (back-pressure).',
             right_axis='C', right_unit='s', minimum=0),
     ], width=6)
     lay.row('Infrastructure')
