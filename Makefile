@@ -4,6 +4,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 JOBS ?= 2
 PROFILE ?= release
+# target/<dir> name -> cargo profile name (debug builds come from the `dev` profile)
+CARGO_PROFILE := $(if $(filter debug,$(PROFILE)),dev,$(PROFILE))
 VENV := .local/venv
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 SERVICES := -p ingestor -p aggregator -p inference
@@ -21,7 +23,7 @@ build: ## Build every crate and service (debug)
 	$(CARGO) build --workspace -j$(JOBS)
 
 run: bootstrap ## Start Redis, kinesalite, Prometheus, Alertmanager and the three services on loopback
-	$(CARGO) build --profile $(PROFILE) -j$(JOBS) $(SERVICES)
+	$(CARGO) build --profile $(CARGO_PROFILE) -j$(JOBS) $(SERVICES)
 	@PROFILE=$(PROFILE) bash deploy/local/stack.sh up all
 
 stop: ## Stop everything `make run` started
