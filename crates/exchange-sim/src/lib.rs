@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod faults;

@@ -50,23 +50,64 @@ impl Default for SyntheticParams {
             start_mid_ticks: 6_000_000,
             limit_rate: 110.0,
             cancel_rate: 0.09,
-            p_join: 0.30,
-            p_improve: 0.6,
-            p_near: 0.35,
+            p_join: 0.10,
+            p_improve: 0.45,
+            p_near: 0.0,
             near_ticks: 100,
-            far_ticks: 20_000,
-            limit_size_median: 0.01,
-            limit_size_sigma: 1.8,
-            market_base_rate: 2.2,
-            hawkes_alpha: 1.2,
+            far_ticks: 30_000,
+            limit_size_median: 0.003,
+            limit_size_sigma: 2.4,
+            market_base_rate: 1.4,
+            hawkes_alpha: 1.4,
             hawkes_beta: 2.0,
             hawkes_cross: 0.2,
-            market_size_median: 0.004,
+            market_size_median: 0.012,
             market_size_sigma: 2.2,
             max_sweep_levels: 30,
             diff_interval_us: 20_000,
             warmup_secs: 120.0,
             size_step: 0.000_01,
         }
+    }
+}
+
+impl SyntheticParams {
+    /// Overrides one parameter by name (`key=value` tuning from the CLI or the calibration run).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let f = || value.parse::<f64>().map_err(|e| format!("{key}: {e}"));
+        let i = || value.parse::<i64>().map_err(|e| format!("{key}: {e}"));
+        match key {
+            "start_mid_ticks" => self.start_mid_ticks = i()?,
+            "limit_rate" => self.limit_rate = f()?,
+            "cancel_rate" => self.cancel_rate = f()?,
+            "p_join" => self.p_join = f()?,
+            "p_improve" => self.p_improve = f()?,
+            "p_near" => self.p_near = f()?,
+            "near_ticks" => self.near_ticks = i()?,
+            "far_ticks" => self.far_ticks = i()?,
+            "limit_size_median" => self.limit_size_median = f()?,
+            "limit_size_sigma" => self.limit_size_sigma = f()?,
+            "market_base_rate" => self.market_base_rate = f()?,
+            "hawkes_alpha" => self.hawkes_alpha = f()?,
+            "hawkes_beta" => self.hawkes_beta = f()?,
+            "hawkes_cross" => self.hawkes_cross = f()?,
+            "market_size_median" => self.market_size_median = f()?,
+            "market_size_sigma" => self.market_size_sigma = f()?,
+            "max_sweep_levels" => self.max_sweep_levels = usize::try_from(i()?).map_err(|e| e.to_string())?,
+            "warmup_secs" => self.warmup_secs = f()?,
+            _ => return Err(format!("unknown synthetic parameter `{key}`")),
+        }
+        Ok(())
+    }
+
+    /// Applies `key=value[,key=value…]`.
+    pub fn apply(&mut self, spec: &str) -> Result<(), String> {
+        for kv in spec.split(',').filter(|s| !s.trim().is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("`{kv}` is not key=value"))?;
+            self.set(k.trim(), v.trim())?;
+        }
+        Ok(())
     }
 }
