@@ -8,7 +8,7 @@ PROFILE ?= release
 CARGO_PROFILE := $(if $(filter debug,$(PROFILE)),dev,$(PROFILE))
 VENV := .local/venv
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
-SERVICES := -p ingestor -p aggregator -p inference
+SERVICES := -p ingestor -p aggregator -p inference -p exchange-sim
 
 .PHONY: help bootstrap build run stop status test test-rust test-observability test-deploy lint metric-lint \
         e2e bench fuzz docs clean
@@ -22,7 +22,7 @@ bootstrap: ## Install what the local stack and tests need (apt, npm, pip; idempo
 build: ## Build every crate and service (debug)
 	$(CARGO) build --workspace -j$(JOBS)
 
-run: bootstrap ## Start Redis, kinesalite, Prometheus, Alertmanager and the three services on loopback
+run: bootstrap ## Start Redis, kinesalite, Prometheus, Alertmanager, the exchange simulator and the three services
 	$(CARGO) build --profile $(CARGO_PROFILE) -j$(JOBS) $(SERVICES)
 	@PROFILE=$(PROFILE) bash deploy/local/stack.sh up all
 

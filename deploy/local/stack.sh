@@ -8,14 +8,16 @@
 #   deploy/local/stack.sh status
 #
 # Ports (override via env): REDIS_PORT=6379 KINESIS_PORT=4567 PROM_PORT=9095 AM_PORT=9093
-# REDIS_EXPORTER_PORT=9121 INGESTOR_PORT=9090 AGGREGATOR_PORT=9091 INFERENCE_PORT=9092
+# REDIS_EXPORTER_PORT=9121 INGESTOR_PORT=9090 AGGREGATOR_PORT=9091 INFERENCE_PORT=9092 SIM_PORT=9443
+# The exchange simulator runs a seeded synthetic market by default; SIM_REPLAY="file1.gz file2.gz"
+# replays recordings instead (looped).
 # PROFILE=release|debug picks target/<profile>/ binaries (default: release).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 run_dir="${RUN_DIR:-$root/.run}"
 : "${REDIS_PORT:=6379}" "${KINESIS_PORT:=4567}" "${PROM_PORT:=9095}" "${AM_PORT:=9093}"
 : "${REDIS_EXPORTER_PORT:=9121}" "${INGESTOR_PORT:=9090}" "${AGGREGATOR_PORT:=9091}" "${INFERENCE_PORT:=9092}"
-: "${PROFILE:=release}" "${STREAM_NAME:=market-events}"
+: "${PROFILE:=release}" "${STREAM_NAME:=market-events}" "${SIM_PORT:=9443}" "${SIM_SEED:=1}"
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/$PROFILE"
 mkdir -p "$run_dir/logs" "$run_dir/pids" "$run_dir/data"
 
@@ -90,6 +92,17 @@ up_infra() {
   wait_for alertmanager 30 http_ok "http://127.0.0.1:$AM_PORT/-/ready"
 }
 
+up_simulator() {
+  [ -x "$bin_dir/exchange-sim" ] || die "$bin_dir/exchange-sim not built (cargo build --profile $PROFILE -p exchange-sim)"
+  local source=(--synthetic --seed "$SIM_SEED")
+  if [ -n "${SIM_REPLAY:-}" ]; then
+    source=(--loop)
+    for f in $SIM_REPLAY; do source+=(--replay "$f"); done
+  fi
+  start exchange-sim "$bin_dir/exchange-sim" --listen "127.0.0.1:$SIM_PORT" --speed 1 --api-key-required false "${source[@]}"
+  wait_for exchange-sim 30 http_ok "http://127.0.0.1:$SIM_PORT/api/v3/ping"
+}
+
 up_services() {
   for svc in ingestor aggregator inference; do
     [ -x "$bin_dir/$svc" ] || die "$bin_dir/$svc not built (cargo build --profile $PROFILE)"
@@ -97,6 +110,7 @@ up_services() {
   export AWS_ENDPOINT_URL_KINESIS="http://127.0.0.1:$KINESIS_PORT" AWS_REGION=us-east-1 \
     AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
   start ingestor env INGESTOR__HTTP__LISTEN="127.0.0.1:$INGESTOR_PORT" INGESTOR__LOG__FORMAT=text \
+    INGESTOR__EXCHANGE__WS_URL="ws://127.0.0.1:$SIM_PORT" INGESTOR__EXCHANGE__REST_URL="http://127.0.0.1:$SIM_PORT" \
     INGESTOR__KINESIS__ENDPOINT_URL="http://127.0.0.1:$KINESIS_PORT" INGESTOR__KINESIS__STREAM_NAME="$STREAM_NAME" \
     "$bin_dir/ingestor"
   start aggregator env AGGREGATOR__HTTP__LISTEN="127.0.0.1:$AGGREGATOR_PORT" AGGREGATOR__LOG__FORMAT=text \
@@ -142,6 +156,7 @@ summary() {
     inference    http://127.0.0.1:$INFERENCE_PORT/metrics   /health
     Prometheus   http://127.0.0.1:$PROM_PORT/targets
     Alertmanager http://127.0.0.1:$AM_PORT/
+    exchange-sim ws://127.0.0.1:$SIM_PORT  (admin: http://127.0.0.1:$SIM_PORT/admin/stats)
     Redis        127.0.0.1:$REDIS_PORT     kinesalite http://127.0.0.1:$KINESIS_PORT (stream $STREAM_NAME)
 TXT
 }
@@ -150,7 +165,7 @@ case "${1:-}" in
   up)
     trap 'rc=$?; if [ $rc -ne 0 ]; then log "start-up failed; stopping what started"; down; fi' EXIT
     up_infra
-    [ "${2:-all}" = infra ] || up_services
+    if [ "${2:-all}" != infra ]; then up_simulator; up_services; fi
     summary ;;
   down) down ;;
   status) status ;;
