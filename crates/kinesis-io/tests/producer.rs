@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The producer against a real kinesalite: order, completeness, outage recovery, backpressure.
 
 use aws_sdk_kinesis::Client;
