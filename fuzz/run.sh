@@ -3,7 +3,7 @@
 #   fuzz/run.sh SECONDS            (SANITIZER=address to build with ASan; default none: the
 #                                   decoders are safe Rust, so speed matters more than ASan)
 # Installs cargo-fuzz when missing. Logs and crash artifacts go to fuzz/artifacts/<target>/;
-# the corpus persists in fuzz/corpus/<target>/. Prints the exec count of each target at the end.
+# the corpus persists in fuzz/corpus/<target>/ (seeded from fuzz/seeds/<target>/). Prints the exec count of each target at the end.
 set -euo pipefail
 secs="${1:?usage: fuzz/run.sh SECONDS}"
 cd "$(dirname "$0")"
@@ -15,6 +15,8 @@ targets=$(cargo fuzz list)
 status=0
 for t in $targets; do
   mkdir -p "corpus/$t" "artifacts/$t"
+  # valid frames to start from (hand-assembled from the published layouts)
+  [ -d "seeds/$t" ] && cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   echo "== $t: ${secs}s"
   if cargo fuzz run --sanitizer "$sanitizer" "$t" "corpus/$t" -- \
       -max_total_time="$secs" -max_len=8192 -print_final_stats=1 >"artifacts/$t/run.log" 2>&1; then
