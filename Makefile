@@ -11,7 +11,7 @@ NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 SERVICES := -p ingestor -p aggregator -p inference -p exchange-sim
 
 .PHONY: help bootstrap build run stop status test test-rust test-observability test-deploy lint metric-lint \
-        e2e bench fuzz docs clean
+        e2e bench fuzz docs train evaluate clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -66,6 +66,12 @@ bench: ## Criterion benches + service benches → target/bench/report.json and r
 
 fuzz: ## Run every SBE fuzz target for FUZZ_SECONDS each (default 60; not part of make test)
 	@bash fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+train: bootstrap ## Build the dataset from the recordings + synthetic runs and train/export the ONNX models
+	@bash model/train.sh
+
+evaluate: bootstrap ## Evaluate the committed model on held-out synthetic and real data → model/reports/
+	@bash model/evaluate.sh
 
 docs: ## Regenerate docs/metrics.md from the metric schema
 	$(CARGO) run -q -p metrics-schema -- list --format markdown > docs/metrics.md
