@@ -105,6 +105,40 @@ impl RecordBuilder {
         Ok(())
     }
 
+    /// Appends one event already encoded by [`Event::encode`] (a complete event message, header
+    /// included), or refuses like [`RecordBuilder::push`] (record unchanged). Lets a producer encode
+    /// each event once, queue the bytes, and aggregate them into records later. The bytes are not
+    /// decoded again; only their length and schema id are checked (`Encode` is never returned).
+    pub fn push_encoded(&mut self, event: &[u8]) -> Result<(), BuildError> {
+        let total = self.buf.len() + 4 + event.len();
+        if total > self.limit {
+            return Err(if self.count == 0 {
+                BuildError::EventTooLarge {
+                    size: total,
+                    limit: self.limit,
+                }
+            } else {
+                BuildError::RecordFull {
+                    size: total,
+                    limit: self.limit,
+                }
+            });
+        }
+        debug_assert!(
+            event.len() >= rt::HEADER_LEN && rt::get_u16(event, 4) == schema::SCHEMA_ID,
+            "push_encoded expects one pipeline-events message"
+        );
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[0; 4]);
+        rt::put_u32(&mut self.buf, start, event.len() as u32);
+        self.buf.extend_from_slice(event);
+        self.count += 1;
+        let events_len = (self.buf.len() - EVENTS_AT) as u32;
+        rt::put_u32(&mut self.buf, EVENT_COUNT_AT, self.count);
+        rt::put_u32(&mut self.buf, EVENTS_LEN_AT, events_len);
+        Ok(())
+    }
+
     /// Bytes of the record so far.
     pub fn len(&self) -> usize {
         self.buf.len()

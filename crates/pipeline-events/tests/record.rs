@@ -112,6 +112,32 @@ fn the_builder_refuses_an_event_past_the_limit_and_keeps_the_record_intact() {
 }
 
 #[test]
+fn pre_encoded_events_build_the_same_record_as_push_and_respect_the_limit() {
+    let mut direct = RecordBuilder::new(7, 42, 99, MAX_RECORD_BYTES);
+    let mut pre = RecordBuilder::new(7, 42, 99, MAX_RECORD_BYTES);
+    for ev in [trade(&[FILL]), gap()] {
+        direct.push(&ev).unwrap();
+        let mut bytes = Vec::new();
+        ev.encode(&mut bytes).unwrap();
+        pre.push_encoded(&bytes).unwrap();
+    }
+    assert_eq!(pre.as_bytes(), direct.as_bytes());
+    assert_eq!(pre.event_count(), 2);
+
+    let mut one = Vec::new();
+    gap().encode(&mut one).unwrap();
+    let room = RecordBuilder::new(1, 1, 1, MAX_RECORD_BYTES).len() + 4 + one.len();
+    let mut small = RecordBuilder::new(1, 1, 1, room);
+    small.push_encoded(&one).unwrap();
+    let before = small.as_bytes().to_vec();
+    assert!(matches!(small.push_encoded(&one), Err(BuildError::RecordFull { .. })));
+    assert_eq!(small.as_bytes(), &before[..], "a refused event leaves the record unchanged");
+    let mut tiny = RecordBuilder::new(1, 1, 1, room - 1);
+    assert!(matches!(tiny.push_encoded(&one), Err(BuildError::EventTooLarge { .. })));
+    assert_eq!(events(small.as_bytes()).len(), 1);
+}
+
+#[test]
 fn reset_reuses_the_builder_for_the_next_batch() {
     let mut b = RecordBuilder::new(1, 1, 0, MAX_RECORD_BYTES);
     b.push(&gap()).unwrap();
