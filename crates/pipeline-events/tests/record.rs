@@ -130,10 +130,20 @@ fn pre_encoded_events_build_the_same_record_as_push_and_respect_the_limit() {
     let mut small = RecordBuilder::new(1, 1, 1, room);
     small.push_encoded(&one).unwrap();
     let before = small.as_bytes().to_vec();
-    assert!(matches!(small.push_encoded(&one), Err(BuildError::RecordFull { .. })));
-    assert_eq!(small.as_bytes(), &before[..], "a refused event leaves the record unchanged");
+    assert!(matches!(
+        small.push_encoded(&one),
+        Err(BuildError::RecordFull { .. })
+    ));
+    assert_eq!(
+        small.as_bytes(),
+        &before[..],
+        "a refused event leaves the record unchanged"
+    );
     let mut tiny = RecordBuilder::new(1, 1, 1, room - 1);
-    assert!(matches!(tiny.push_encoded(&one), Err(BuildError::EventTooLarge { .. })));
+    assert!(matches!(
+        tiny.push_encoded(&one),
+        Err(BuildError::EventTooLarge { .. })
+    ));
     assert_eq!(events(small.as_bytes()).len(), 1);
 }
 
