@@ -1,0 +1,315 @@
+//! Redis I/O (fred): the atomic flush script, checkpoints, shard leases and snapshot requests.
+//! Key layout and semantics: `docs/redis-contract.md`.
+
+use crate::cursor::{AnchorPoint, Checkpoint};
+use crate::encode;
+use crate::state::Published;
+use fred::prelude::*;
+use fred::types::scripts::Script;
+use market::InstrumentScale;
+use metrics_schema::AggregatorMetrics;
+use metrics_schema::labels::{KeyType, OpStatus, RedisOperation};
+use metrics_schema::services::aggregator::RedisOpLabels;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const FLUSH_LUA: &str = r#"
+local epoch = tonumber(ARGV[1])
+local cur = redis.call('HGET', KEYS[1], 'epoch')
+if cur and tonumber(cur) > epoch then return redis.error_reply('EPOCH_REGRESSION') end
+local n = tonumber(ARGV[2])
+local a = 3
+for i = 1, n do
+  local token = ARGV[a]
+  local fence = tonumber(ARGV[a + 1])
+  a = a + 2
+  if redis.call('GET', KEYS[3 + 2 * i]) ~= token then return redis.error_reply('FENCED lease') end
+  local f = redis.call('HGET', KEYS[2 + 2 * i], 'fence')
+  if f and tonumber(f) > fence then return redis.error_reply('FENCED checkpoint') end
+end
+local function hset(key)
+  local c = tonumber(ARGV[a])
+  a = a + 1
+  if c > 0 then redis.call('HSET', key, unpack(ARGV, a, a + c - 1)) end
+  a = a + c
+end
+hset(KEYS[1]) hset(KEYS[2]) hset(KEYS[3])
+for i = 1, n do hset(KEYS[2 + 2 * i]) end
+return 'OK'
+"#;
+
+const ACQUIRE_LUA: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local f = redis.call('INCR', KEYS[2])
+local token = ARGV[1] .. ':' .. f
+redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
+return token
+"#;
+
+const RENEW_LUA: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"#;
+
+const RELEASE_LUA: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("fenced: another aggregator owns a shard ({0})")]
+    Fenced(String),
+    #[error("refused: the stored anchor epoch is newer")]
+    EpochRegression,
+    #[error("redis timed out")]
+    Timeout,
+    #[error("redis: {0}")]
+    Redis(#[from] fred::error::Error),
+}
+
+/// One shard checkpoint in a flush.
+pub struct ShardWrite<'a> {
+    pub shard: &'a str,
+    pub token: &'a str,
+    pub ckpt: Checkpoint,
+}
+
+pub struct Store {
+    client: Client,
+    symbol: String,
+    scale: InstrumentScale,
+    timeout: Duration,
+    metrics: AggregatorMetrics,
+    flush: Script,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+    flush_seq: std::sync::atomic::AtomicU64,
+}
+
+impl Store {
+    /// Builds the client and starts connecting in the background (fred reconnects by itself);
+    /// `password` is `REDIS_AUTH_TOKEN` (ElastiCache AUTH, with `rediss://`).
+    pub fn connect(
+        url: &str,
+        password: Option<String>,
+        symbol: &str,
+        scale: InstrumentScale,
+        timeout: Duration,
+        metrics: AggregatorMetrics,
+    ) -> Result<Store, StoreError> {
+        let mut config = Config::from_url(url)?;
+        if password.is_some() {
+            config.password = password;
+        }
+        let client = Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = timeout;
+                c.internal_command_timeout = timeout;
+            })
+            .with_performance_config(|p| p.default_command_timeout = timeout)
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
+            .build()?;
+        client.connect();
+        Ok(Store {
+            client,
+            symbol: symbol.to_string(),
+            scale,
+            timeout,
+            metrics,
+            flush: Script::from_lua(FLUSH_LUA),
+            acquire: Script::from_lua(ACQUIRE_LUA),
+            renew: Script::from_lua(RENEW_LUA),
+            release: Script::from_lua(RELEASE_LUA),
+            flush_seq: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{{{}}}:{suffix}", self.symbol)
+    }
+
+    fn count(&self, op: RedisOperation, key_type: KeyType, ok: bool) {
+        let status = if ok { OpStatus::Ok } else { OpStatus::Error };
+        self.metrics
+            .redis_operations
+            .get_or_create(&RedisOpLabels {
+                operation: op,
+                key_type,
+                status,
+            })
+            .inc();
+    }
+
+    async fn timed<T>(
+        &self,
+        f: impl Future<Output = Result<T, fred::error::Error>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, f).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(StoreError::Timeout),
+        }
+    }
+
+    /// One atomic script: check leases and epoch, then write features, book, anchor and every
+    /// shard checkpoint.
+    pub async fn flush(
+        &self,
+        p: &Published,
+        shards: &[ShardWrite<'_>],
+        now_us: i64,
+    ) -> Result<(), StoreError> {
+        let seq = self.flush_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut keys = vec![self.key("features"), self.key("book"), self.key("anchor")];
+        let mut args: Vec<Value> = vec![p.epoch.to_string().into(), (shards.len() as i64).into()];
+        for s in shards {
+            keys.push(self.key(&format!("ckpt:{}", s.shard)));
+            keys.push(self.key(&format!("lease:{}", s.shard)));
+            args.push(s.token.into());
+            args.push(s.ckpt.fence.to_string().into());
+        }
+        let groups = [
+            encode::features_fields(p, &self.scale, now_us, seq),
+            encode::book_fields(p, &self.scale),
+            encode::anchor_fields(p, now_us),
+        ];
+        for g in groups
+            .into_iter()
+            .chain(shards.iter().map(|s| encode::ckpt_fields(&s.ckpt, now_us)))
+        {
+            args.push((g.len() as i64).into());
+            args.extend(g);
+        }
+        let started = Instant::now();
+        let res: Result<Value, StoreError> = self
+            .timed(self.flush.evalsha_with_reload(&self.client, keys, args))
+            .await;
+        self.metrics
+            .redis_operation_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .redis_pipeline_commands
+            .observe((3 + shards.len()) as f64);
+        let ok = res.is_ok();
+        for k in [
+            KeyType::Features,
+            KeyType::Book,
+            KeyType::Anchor,
+            KeyType::Checkpoint,
+        ] {
+            self.count(RedisOperation::StateTransaction, k, ok);
+        }
+        match res {
+            Ok(_) => Ok(()),
+            Err(StoreError::Redis(e)) if e.details().starts_with("FENCED") => {
+                Err(StoreError::Fenced(e.details().to_string()))
+            }
+            Err(StoreError::Redis(e)) if e.details().starts_with("EPOCH_REGRESSION") => {
+                Err(StoreError::EpochRegression)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn load_checkpoint(&self, shard: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let res: Result<HashMap<String, String>, _> = self
+            .timed(self.client.hgetall(self.key(&format!("ckpt:{shard}"))))
+            .await;
+        self.count(RedisOperation::Read, KeyType::Checkpoint, res.is_ok());
+        Ok(parse_checkpoint(&res?))
+    }
+
+    /// `Some((token, fence))` when this owner now holds the shard's lease.
+    pub async fn acquire(
+        &self,
+        shard: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        let keys = vec![
+            self.key(&format!("lease:{shard}")),
+            self.key(&format!("lease_fence:{shard}")),
+        ];
+        let args: Vec<Value> = vec![owner.into(), (ttl.as_millis() as i64).into()];
+        let res: Result<Option<String>, _> = self
+            .timed(self.acquire.evalsha_with_reload(&self.client, keys, args))
+            .await;
+        self.count(RedisOperation::Lease, KeyType::Lease, res.is_ok());
+        Ok(res?.and_then(|t| {
+            let fence = t.rsplit(':').next()?.parse().ok()?;
+            Some((t, fence))
+        }))
+    }
+
+    /// `Ok(false)` when the lease no longer holds `token`.
+    pub async fn renew(&self, shard: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let args: Vec<Value> = vec![token.into(), (ttl.as_millis() as i64).into()];
+        let key = self.key(&format!("lease:{shard}"));
+        let res: Result<i64, _> = self
+            .timed(self.renew.evalsha_with_reload(&self.client, key, args))
+            .await;
+        self.count(RedisOperation::Lease, KeyType::Lease, res.is_ok());
+        Ok(res? == 1)
+    }
+
+    pub async fn release(&self, shard: &str, token: &str) -> Result<(), StoreError> {
+        let key = self.key(&format!("lease:{shard}"));
+        let res: Result<i64, _> = self
+            .timed(self.release.evalsha_with_reload(&self.client, key, token))
+            .await;
+        self.count(RedisOperation::Lease, KeyType::Lease, res.is_ok());
+        res.map(|_| ())
+    }
+
+    /// `XADD {S}:control MAXLEN ~ 1000 * type snapshot_request epoch <n> reason <r>`.
+    pub async fn request_snapshot(&self, epoch: u64, reason: &str) -> Result<(), StoreError> {
+        let fields: Vec<(&str, Value)> = vec![
+            ("type", "snapshot_request".into()),
+            ("epoch", epoch.to_string().into()),
+            ("reason", reason.into()),
+        ];
+        let res: Result<String, _> = self
+            .timed(
+                self.client
+                    .xadd(self.key("control"), false, ("MAXLEN", "~", 1000i64), "*", fields),
+            )
+            .await;
+        self.count(RedisOperation::ControlPublish, KeyType::Control, res.is_ok());
+        res.map(|_| ())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let r: Result<String, _> = self.timed(self.client.ping(None)).await;
+        r.map(|_| ())
+    }
+}
+
+fn parse_checkpoint(h: &HashMap<String, String>) -> Option<Checkpoint> {
+    let get = |k: &str| h.get(k).filter(|v| !v.is_empty());
+    let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
+    let seq = get("seq")?.clone();
+    let anchor = get("anchor_seq").map(|s| AnchorPoint {
+        seq: s.clone(),
+        index: num("anchor_index").unwrap_or(0) as u32,
+        epoch: num("anchor_epoch").unwrap_or(1),
+    });
+    let producers = get("producers")
+        .map(|p| {
+            p.split(',')
+                .filter_map(|pair| {
+                    let (a, b) = pair.split_once(':')?;
+                    Some((a.parse().ok()?, b.parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Checkpoint {
+        seq,
+        replay_from: get("replay_from").cloned(),
+        anchor,
+        producers,
+        fence: num("fence").unwrap_or(0),
+        epoch: num("epoch").unwrap_or(0),
+    })
+}
