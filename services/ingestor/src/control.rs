@@ -1,0 +1,144 @@
+//! Re-anchor requests from the aggregator, read from the Redis stream `{SYMBOL}:control`
+//! (`XADD {BTCUSDT}:control * type snapshot_request epoch <n>`). Optional: without
+//! `control.redis_url` the ingestor runs without it. Only entries added after start are read.
+
+use crate::ingest::{SnapshotReason, SnapshotRequest};
+use fred::prelude::*;
+use fred::types::streams::XReadResponse;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use svc_kit::backoff::Backoff;
+use svc_kit::health::{Health, Level};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The control stream key of `symbol` (hash-tagged like every per-symbol key).
+pub fn control_key(symbol: &str) -> String {
+    format!("{{{symbol}}}:control")
+}
+
+/// The symbol of a control key, if it is one.
+fn symbol_of(key: &str) -> Option<&str> {
+    key.strip_prefix('{')?.strip_suffix("}:control")
+}
+
+/// A snapshot request from one control entry's fields, if it asks for one.
+pub fn parse_entry(symbol: &Arc<str>, fields: &HashMap<String, String>) -> Option<SnapshotRequest> {
+    (fields.get("type").map(String::as_str) == Some("snapshot_request")).then(|| SnapshotRequest {
+        symbol: symbol.clone(),
+        reason: SnapshotReason::Control,
+        min_update_id: None,
+    })
+}
+
+pub async fn run(
+    url: String,
+    symbols: Vec<Arc<str>>,
+    tx: mpsc::Sender<SnapshotRequest>,
+    health: Health,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let keys: Vec<String> = symbols.iter().map(|s| control_key(s)).collect();
+    let mut ids: Vec<String> = vec!["$".into(); keys.len()];
+    health.set(
+        "control",
+        Level::Degraded,
+        "disconnected",
+        Some("connecting to Redis".into()),
+    );
+    loop {
+        let client = match connect(&url).await {
+            Ok(c) => c,
+            Err(e) => {
+                health.set("control", Level::Degraded, "disconnected", Some(e.to_string()));
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(backoff.next_delay()) => continue,
+                }
+            }
+        };
+        health.set("control", Level::Healthy, "connected", None);
+        backoff.reset();
+        loop {
+            let read = client.xread_map::<String, String, String, String, _, _>(
+                Some(100),
+                Some(1000),
+                keys.clone(),
+                ids.clone(),
+            );
+            let resp: XReadResponse<String, String, String, String> = tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let _ = client.quit().await;
+                    return;
+                }
+                r = read => match r {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "control stream read failed; reconnecting");
+                        health.set("control", Level::Degraded, "disconnected", Some(e.to_string()));
+                        break;
+                    }
+                },
+            };
+            for (key, entries) in resp {
+                let Some(i) = keys.iter().position(|k| *k == key) else {
+                    continue;
+                };
+                let Some(symbol) = symbols.iter().find(|s| Some(&***s) == symbol_of(&key)) else {
+                    continue;
+                };
+                for (id, fields) in entries {
+                    if let Some(req) = parse_entry(symbol, &fields) {
+                        tracing::info!(%symbol, %id, epoch = fields.get("epoch").map(String::as_str), "re-anchor requested");
+                        let _ = tx.try_send(req);
+                    }
+                    if let Some(slot) = ids.get_mut(i) {
+                        *slot = id;
+                    }
+                }
+            }
+        }
+        let _ = client.quit().await;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+    }
+}
+
+async fn connect(url: &str) -> Result<Client, Error> {
+    let config = Config::from_url(url)?;
+    let client = Builder::from_config(config)
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(5);
+        })
+        .build()?;
+    client.init().await?;
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_keys_are_hash_tagged_per_symbol() {
+        assert_eq!(control_key("BTCUSDT"), "{BTCUSDT}:control");
+        assert_eq!(symbol_of("{BTCUSDT}:control"), Some("BTCUSDT"));
+        assert_eq!(symbol_of("BTCUSDT:control"), None);
+    }
+
+    #[test]
+    fn only_snapshot_request_entries_ask_for_a_snapshot() {
+        let sym: Arc<str> = Arc::from("BTCUSDT");
+        let fields =
+            |t: &str| HashMap::from([("type".to_string(), t.to_string()), ("epoch".into(), "7".into())]);
+        let req = parse_entry(&sym, &fields("snapshot_request")).unwrap();
+        assert_eq!(req.reason, SnapshotReason::Control);
+        assert_eq!(&*req.symbol, "BTCUSDT");
+        assert!(parse_entry(&sym, &fields("something_else")).is_none());
+        assert!(parse_entry(&sym, &HashMap::new()).is_none());
+    }
+}
