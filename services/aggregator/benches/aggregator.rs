@@ -11,7 +11,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use bytes::Bytes;
 use common::*;
 use fred::prelude::*;
 use kinesis_io::producer::{Outgoing, Producer, ProducerConfig};
@@ -148,7 +147,7 @@ async fn main() {
                 if tx
                     .send(Outgoing {
                         partition_key: key.clone(),
-                        data: Bytes::from(rec),
+                        data: rec,
                     })
                     .await
                     .is_err()

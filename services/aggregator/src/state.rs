@@ -120,13 +120,13 @@ impl MarketState {
     /// away from the state machine (replay before the anchor point); trades and BBOs always count.
     pub fn apply(&mut self, ev: &EventView<'_>, feed_book: bool, now: Instant) {
         let meta = ev.meta();
-        if feed_book && !matches!(ev, EventView::Reconnected(_)) {
-            if let Some(prev) = self.conn_epoch
-                && meta.connection_epoch > prev
-            {
-                // A new connection without its Reconnected marker is a break all the same.
-                self.external_gap(now, meta.connection_epoch);
-            }
+        if feed_book
+            && !matches!(ev, EventView::Reconnected(_))
+            && let Some(prev) = self.conn_epoch
+            && meta.connection_epoch > prev
+        {
+            // A new connection without its Reconnected marker is a break all the same.
+            self.external_gap(now, meta.connection_epoch);
         }
         if feed_book {
             self.conn_epoch = Some(self.conn_epoch.unwrap_or(0).max(meta.connection_epoch));

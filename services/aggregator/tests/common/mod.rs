@@ -284,7 +284,10 @@ pub fn start_aggregator(kinesis: &str, redis: &str, stream: &str, extra: &[(&str
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
     env.extend_from_slice(extra);
-    tokio::task::block_in_place(|| ServiceProcess::start(env!("CARGO_BIN_EXE_aggregator"), "AGGREGATOR", &env)).unwrap()
+    tokio::task::block_in_place(|| {
+        ServiceProcess::start(env!("CARGO_BIN_EXE_aggregator"), "AGGREGATOR", &env)
+    })
+    .unwrap()
 }
 
 pub async fn redis(url: &str) -> Client2 {
