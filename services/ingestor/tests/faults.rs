@@ -89,13 +89,13 @@ async fn a_disconnect_is_followed_by_a_reconnect_with_a_reconnected_marker_and_a
     };
     assert_eq!(event.reason, ReconnectReason::ConnectionError);
     let prev = event.previous_epoch.unwrap();
-    assert_eq!(event.meta.connection_epoch, prev + 1);
+    assert!(event.meta.connection_epoch > prev, "epochs rise");
     assert!(event.downtime_ns.unwrap() > 0);
     assert!(
         position(
             &evs,
             back,
-            |e| matches!(e, OwnedEvent::DepthSnapshot { meta, .. } if meta.connection_epoch == prev + 1)
+            |e| matches!(e, OwnedEvent::DepthSnapshot { meta, .. } if meta.connection_epoch == event.meta.connection_epoch)
         )
         .is_some()
     );
