@@ -114,16 +114,27 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let pipeline = Pipeline::new(cfg, gate, metrics, health);
     let pipeline_stop = tokio_util::sync::CancellationToken::new();
     let mut pipeline_task = tokio::spawn(pipeline.run(rx, pipeline_stop.clone()));
+    let mut pipeline_done = false;
     tokio::select! {
+        biased;
         _ = shutdown.cancelled() => {}
-        _ = &mut pipeline_task => tracing::error!("pipeline stopped unexpectedly"),
+        _ = &mut pipeline_task => {
+            pipeline_done = true;
+            tracing::error!("pipeline stopped unexpectedly");
+            // Unhealthy: the container health check fails and the orchestrator replaces the task.
+            shell.health.set("feature_pipeline", Level::Unhealthy, "failed", Some("pipeline task ended".into()));
+            shell.health.set_ready(false);
+            shutdown.cancelled().await;
+        }
     }
     // Drain: stop reading, let the pipeline write a final flush (checkpoint) and release leases.
     stop_reading.cancel();
     pipeline_stop.cancel();
     let finish = async {
         let _ = consumer.await;
-        let _ = pipeline_task.await;
+        if !pipeline_done {
+            let _ = pipeline_task.await;
+        }
         shell.join().await;
     };
     svc_kit::shutdown::drain(drain, finish).await;

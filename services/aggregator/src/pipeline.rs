@@ -36,6 +36,7 @@ pub struct Pipeline {
     backoff: Backoff,
     retry_at: Option<Instant>,
     redis_ok: Option<bool>,
+    last_redis_check: Instant,
 }
 
 fn now_us() -> i64 {
@@ -77,6 +78,7 @@ impl Pipeline {
             backoff,
             retry_at: None,
             redis_ok: None,
+            last_redis_check: Instant::now(),
         }
     }
 
@@ -209,7 +211,12 @@ impl Pipeline {
         if self.state.take_anchor_changed() {
             self.anchor_dirty = true;
         }
+        let was_replaying = cursor.replaying();
         cursor.applied(phase, seq, self.state.event_time_us());
+        if was_replaying && !cursor.replaying() {
+            // Caught up with the checkpoint: write the rebuilt state under this owner's fence.
+            self.dirty = true;
+        }
         if phase == Phase::Live {
             count(&self.metrics, RecordStatus::Applied);
             self.dirty = true;
@@ -239,7 +246,11 @@ impl Pipeline {
         if self.state.take_anchor_changed() {
             self.anchor_dirty = true;
         }
-        if self.redis_ok != Some(true) && self.retry_at.is_none_or(|t| Instant::now() >= t) && !self.dirty {
+        // Idle or failing: check Redis every second so health follows it without writes.
+        if self.last_redis_check.elapsed() >= Duration::from_secs(1)
+            && self.retry_at.is_none_or(|t| Instant::now() >= t)
+            && !self.dirty
+        {
             let ok = self.gate.store.ping().await.is_ok();
             self.set_redis(ok, None);
         }
@@ -271,11 +282,14 @@ impl Pipeline {
 
     fn set_redis(&mut self, ok: bool, err: Option<&StoreError>) {
         self.redis_ok = Some(ok);
+        self.last_redis_check = Instant::now();
         if ok {
             self.health.set("redis", Level::Healthy, "connected", None);
         } else {
             let detail = err.map(|e| e.to_string());
-            self.health.set("redis", Level::Unhealthy, "disconnected", detail);
+            // Degraded, not unhealthy: the process is fine and retries by itself (a container
+            // restart would not help); readiness is withdrawn.
+            self.health.set("redis", Level::Degraded, "disconnected", detail);
         }
     }
 
