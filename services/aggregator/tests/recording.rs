@@ -10,14 +10,25 @@ use std::time::Duration;
 use svc_kit::testing::servers::{Kinesalite, RedisServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replayed_recording_ends_with_the_last_book_ticker_in_redis_synced_and_checkpointed() {
+async fn replayed_recording_ends_with_the_last_book_ticker_in_redis_and_skips_duplicate_poison_and_foreign_records()
+ {
     let Some(files) = spot_files() else { return };
     let events = recording_events(&files);
     let k = Kinesalite::start().unwrap();
     let r = RedisServer::start().unwrap();
     let kc = kinesis_io::client::build_local(&k.endpoint()).await;
     create_stream(&kc, "market-events").await;
-    put_records(&kc, "market-events", build_records(&events, 500, 1, 1)).await;
+    let mut records = build_records(&events, 500, 1, 1);
+    let n_good = records.len();
+    // An at-least-once copy of record 10, a poison record and one from an unknown schema id.
+    let copy = records[10].clone();
+    records.insert(11, copy);
+    let truncated = records[19].slice(..40);
+    records.insert(20, truncated);
+    let mut foreign = records[30].to_vec();
+    foreign[4..6].copy_from_slice(&999u16.to_le_bytes()); // SBE header schemaId
+    records.insert(31, foreign.into());
+    put_records(&kc, "market-events", records).await;
     let last = last_sequence(&kc, "market-events").await;
 
     let agg = start_aggregator(&k.endpoint(), &r.url(), "market-events", &[]);
@@ -70,7 +81,20 @@ async fn replayed_recording_ends_with_the_last_book_ticker_in_redis_synced_and_c
         &metrics,
         "aggregator_kinesis_records_processed_total{stream=\"market_events\",status=\"applied\"}",
     );
-    assert_eq!(applied as usize, events.len().div_ceil(500));
+    assert_eq!(applied as usize, n_good);
+    for (status, n) in [("duplicate", 1.0), ("poison", 1.0), ("unknown_schema", 1.0)] {
+        let name = format!(
+            "aggregator_kinesis_records_processed_total{{stream=\"market_events\",status=\"{status}\"}}"
+        );
+        assert_eq!(metric(&metrics, &name), n, "{status}");
+    }
+    assert_eq!(
+        metric(
+            &metrics,
+            "aggregator_errors_total{error_type=\"unknown_schema\",stage=\"decode\"}"
+        ),
+        1.0
+    );
     let (status, health) = get(&agg, "/health").unwrap();
     assert_eq!(status, 200, "{health}");
     assert!(
