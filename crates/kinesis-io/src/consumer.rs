@@ -260,6 +260,7 @@ impl ShardTask {
                     }
                 }
             };
+            let called = std::time::Instant::now();
             let res = self
                 .client
                 .get_records()
@@ -332,11 +333,13 @@ impl ShardTask {
                 return "shard ended";
             }
             iterator = next;
-            delay = if caught_up {
+            // Interval measured from the start of this call: at most one call per interval.
+            let interval = if caught_up {
                 self.cfg.idle_poll_interval.max(self.cfg.min_poll_interval)
             } else {
                 self.cfg.min_poll_interval
             };
+            delay = interval.saturating_sub(called.elapsed());
         }
     }
 
