@@ -276,6 +276,10 @@ impl Pipeline {
             _ => (Level::Degraded, "stale"),
         };
         self.health.set("feature_pipeline", level, word, detail);
+        self.update_ready();
+    }
+
+    fn update_ready(&self) {
         let ready = self.redis_ok == Some(true) && self.gate.consuming(Duration::from_secs(30));
         self.health.set_ready(ready);
     }
@@ -291,6 +295,7 @@ impl Pipeline {
             // restart would not help); readiness is withdrawn.
             self.health.set("redis", Level::Degraded, "disconnected", detail);
         }
+        self.update_ready();
     }
 
     /// A shard lease was lost (another owner, or Redis lost it): the in-memory state derives from
@@ -372,6 +377,7 @@ impl Pipeline {
             self.health.clone(),
         );
         *self = fresh;
+        self.update_ready();
     }
 }
 

@@ -110,8 +110,8 @@ async fn a_redis_restart_is_recovered_without_intervention() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (_, health) = get(&agg, "/health").unwrap();
     assert!(health.contains("\"disconnected\""), "{health}");
-    let (ready, _) = get(&agg, "/ready").unwrap();
-    assert_eq!(ready, 503, "not ready without Redis");
+    let (ready, body) = get(&agg, "/ready").unwrap();
+    assert_eq!(ready, 503, "not ready without Redis: {body} {health}");
 
     let _r2 = RedisServer::start_on(port).unwrap(); // empty: the restart lost every key
     let c = redis(&url).await;
