@@ -1,30 +1,130 @@
-//! Composition root: metrics, health and the HTTP server. The model, tick loop and API join here
-//! when they land; until then health says so rather than inventing values.
+//! Composition root: shared state and API → HTTP shell (metrics, health) → models → Redis →
+//! reload task and tick loop; on SIGTERM the current tick finishes, then everything drains.
 
-use crate::config::Config;
+use crate::api::Api;
+use crate::config::{Config, ENV_MODEL_VARIANT, ENV_REDIS_AUTH_TOKEN};
+use crate::decision::Limits;
+use crate::evaluation::Evaluator;
+use crate::hot_path::HotPath;
+use crate::models::ModelStore;
+use crate::slo::SloWindow;
+use crate::state::{Published, Shared};
+use crate::store::RedisStore;
+use crate::tick::{TickLoop, model_variant_label};
+use crate::{health, reload};
 use metrics_schema::InferenceMetrics;
+use std::sync::Arc;
+use std::time::Duration;
 use svc_kit::health::Level;
+use svc_kit::http::Routes;
 use svc_kit::runner::RunError;
 use svc_kit::shell::Shell;
 
 pub async fn run(cfg: Config) -> Result<(), RunError> {
     let shutdown = svc_kit::shutdown::on_signals();
-    let (shell, _metrics) = Shell::start(
+    let variant = cfg.effective_variant(std::env::var(ENV_MODEL_VARIANT).ok().as_deref());
+    let shared = Arc::new(Shared::new(
+        cfg.symbol.clone(),
+        ModelStore::new(cfg.model.path.clone(), cfg.model.baseline_file()),
+        variant,
+        cfg.predictions.history,
+        cfg.predictions.max_sse_subscribers,
+        shutdown.clone(),
+    ));
+    let routes: Arc<dyn Routes> = Arc::new(Api::new(shared.clone()));
+    let (shell, metrics) = Shell::start(
         cfg.http.listen,
         shutdown.clone(),
         InferenceMetrics::register,
-        None,
+        Some(routes),
     )
     .await?;
-    shell.health.set(
-        "model_status",
-        Level::Unhealthy,
-        "unhealthy",
-        Some("model not loaded".into()),
+    let h = shell.health.clone();
+    metrics.set_variant(model_variant_label(variant));
+    h.set(
+        health::REDIS,
+        Level::Degraded,
+        "disconnected",
+        Some("connecting".into()),
     );
-    shell.health.set_ready(false);
-    tracing::info!(model = %cfg.model.path.display(), "inference started");
+    h.set(
+        health::FEATURES,
+        Level::Degraded,
+        "stale",
+        Some("no tick yet".into()),
+    );
+    reload::reload_all(&shared, &metrics, &h, true).await;
+
+    let store = RedisStore::connect(
+        &cfg.redis.url,
+        std::env::var(ENV_REDIS_AUTH_TOKEN).ok(),
+        &cfg.symbol,
+        cfg.predictions.stream_maxlen,
+        cfg.tick.redis_timeout(),
+    )?;
+    if store.wait_connected(Duration::from_secs(1)).await {
+        seed_history(&store, &shared).await;
+    }
+    tracing::info!(
+        symbol = %cfg.symbol, variant = variant.as_str(),
+        model = %cfg.model.path.display(), baseline = %cfg.model.baseline_file().display(),
+        interval_ms = cfg.tick.interval_ms, "inference started"
+    );
+
+    let reloader = tokio::spawn(reload::run(
+        shared.clone(),
+        metrics.clone(),
+        h.clone(),
+        Duration::from_millis(cfg.model.reload_poll_ms),
+        shutdown.clone(),
+    ));
+    let store = Arc::new(store);
+    let hot = HotPath {
+        store: store.clone(),
+        shared: shared.clone(),
+        limits: Limits::new(
+            i64::try_from(cfg.tick.max_feature_age_ms).unwrap_or(i64::MAX) * 1_000,
+            cfg.tick.min_completeness,
+        ),
+    };
+    let interval_us = i64::try_from(cfg.tick.interval_ms).unwrap_or(2_000) * 1_000;
+    let ticker = TickLoop::new(
+        hot,
+        metrics,
+        h.clone(),
+        interval_us,
+        Evaluator::new(cfg.evaluation.window, cfg.evaluation.min_samples, interval_us * 2),
+        SloWindow::new(i64::try_from(cfg.evaluation.slo_window_hours).unwrap_or(720) * 3_600_000_000),
+    );
+    let ticks = tokio::spawn(ticker.run(shutdown.clone()));
+    h.set_ready(true);
+
     shutdown.cancelled().await;
-    svc_kit::shutdown::drain(cfg.shutdown.drain_timeout(), shell.join()).await;
+    h.set_ready(false);
+    svc_kit::shutdown::drain(cfg.shutdown.drain_timeout(), async {
+        let _ = ticks.await;
+        let _ = reloader.await;
+        store.quit().await;
+        shell.join().await;
+    })
+    .await;
     Ok(())
+}
+
+/// The API's history survives a restart: load the newest entries of the Redis stream (bounded).
+async fn seed_history(store: &RedisStore, shared: &Shared) {
+    let count = u64::try_from(shared.history_cap()).unwrap_or(1_000);
+    match store.recent(count).await {
+        Ok(newest_first) => {
+            let items = newest_first.into_iter().rev().filter_map(|json| {
+                let v: serde_json::Value = serde_json::from_slice(&json).ok()?;
+                Some(Published {
+                    tick_time_us: v.get("tick_time_us")?.as_i64()?,
+                    json,
+                })
+            });
+            shared.seed_history(items);
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot load prediction history from redis"),
+    }
 }

@@ -4,8 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use svc_kit::cli::{CommonArgs, CommonCommand};
 
-mod app;
-mod config;
+use inference::app;
 
 #[derive(Parser)]
 #[command(

@@ -1,0 +1,162 @@
+//! The prediction API beside /metrics, /health and /ready (served from memory, never from Redis):
+//!
+//! * `GET /v1/predictions/latest` — the latest prediction (503 before the first tick)
+//! * `GET /v1/predictions?limit=N` — the newest N (1 ≤ N ≤ `predictions.history`, default 100), newest first
+//! * `GET /v1/predictions/stream` — Server-Sent Events, one `prediction` event per tick
+//! * `GET /v1/model` — variant, both model slots, feature contract
+//! * `POST /v1/admin/variant` `{"variant":"ml"|"baseline"}` — switch the serving variant at runtime
+
+use crate::config::Variant;
+use crate::sse;
+use crate::state::Shared;
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Limited};
+use hyper::{Method, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use svc_kit::http::{Body, BoxFuture, Request, Routes, json, method_not_allowed, not_found, respond};
+
+pub const DEFAULT_LIMIT: usize = 100;
+const MAX_ADMIN_BODY: usize = 1024;
+
+pub struct Api {
+    shared: Arc<Shared>,
+}
+
+impl Api {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Api { shared }
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    json(status, &json!({ "error": message }))
+}
+
+/// `limit` from a query string: default when absent, `Err` when malformed or out of range.
+pub fn parse_limit(query: Option<&str>, max: usize) -> Result<usize, String> {
+    let value = query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "limit")
+        .map(|(_, v)| v);
+    match value {
+        None => Ok(DEFAULT_LIMIT.min(max)),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("limit must be an integer in [1, {max}], got {v:?}")),
+        },
+    }
+}
+
+/// `[a,b,c]` from already-serialised JSON values.
+pub fn json_array(items: &[Bytes]) -> Bytes {
+    let mut out = BytesMut::with_capacity(items.iter().map(|b| b.len() + 1).sum::<usize>() + 2);
+    out.extend_from_slice(b"[");
+    for (i, b) in items.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b",");
+        }
+        out.extend_from_slice(b);
+    }
+    out.extend_from_slice(b"]");
+    out.freeze()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariantRequest {
+    variant: String,
+}
+
+async fn set_variant(shared: &Shared, req: Request) -> Response<Body> {
+    let body = match Limited::new(req.into_body(), MAX_ADMIN_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body too large or unreadable"),
+    };
+    let Some(v) = serde_json::from_slice::<VariantRequest>(&body)
+        .ok()
+        .and_then(|r| Variant::parse(&r.variant))
+    else {
+        return error(StatusCode::BAD_REQUEST, r#"expected {"variant":"ml"|"baseline"}"#);
+    };
+    let previous = shared.set_variant(v);
+    tracing::warn!(
+        variant = v.as_str(),
+        previous = previous.as_str(),
+        "model variant switched by the admin API"
+    );
+    json(
+        StatusCode::OK,
+        &json!({ "variant": v.as_str(), "previous": previous.as_str() }),
+    )
+}
+
+fn model_info(shared: &Shared) -> Response<Body> {
+    let v = shared.variant();
+    json(
+        StatusCode::OK,
+        &json!({
+            "variant": v.as_str(),
+            "serving": shared.models.get(v).map(|m| m.version.clone()),
+            "ml": shared.models.status(Variant::Ml),
+            "baseline": shared.models.status(Variant::Baseline),
+            "feature_version": features::FEATURE_VERSION,
+            "feature_signature": features::feature_list_signature(),
+            "last_run_error": shared.run_error(),
+        }),
+    )
+}
+
+async fn route(shared: Arc<Shared>, req: Request) -> Response<Body> {
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    match req.uri().path() {
+        "/v1/predictions/latest" if get => match shared.latest() {
+            Some(p) => respond(StatusCode::OK, "application/json", p.json),
+            None => error(StatusCode::SERVICE_UNAVAILABLE, "no prediction yet"),
+        },
+        "/v1/predictions" if get => match parse_limit(req.uri().query(), shared.history_cap()) {
+            Ok(n) => respond(StatusCode::OK, "application/json", json_array(&shared.recent(n))),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
+        "/v1/predictions/stream" if get => sse::response(&shared),
+        "/v1/model" if get => model_info(&shared),
+        "/v1/admin/variant" if req.method() == Method::POST => set_variant(&shared, req).await,
+        "/v1/predictions/latest" | "/v1/predictions" | "/v1/predictions/stream" | "/v1/model" => {
+            method_not_allowed("GET, HEAD")
+        }
+        "/v1/admin/variant" => method_not_allowed("POST"),
+        _ => not_found(),
+    }
+}
+
+impl Routes for Api {
+    fn call(&self, req: Request) -> BoxFuture<Response<Body>> {
+        Box::pin(route(self.shared.clone(), req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_defaults_and_is_bounded() {
+        assert_eq!(parse_limit(None, 1000), Ok(100));
+        assert_eq!(parse_limit(Some("limit=5"), 1000), Ok(5));
+        assert_eq!(parse_limit(Some("x=1&limit=1000"), 1000), Ok(1000));
+        assert_eq!(parse_limit(None, 10), Ok(10));
+        assert!(parse_limit(Some("limit=0"), 1000).is_err());
+        assert!(parse_limit(Some("limit=1001"), 1000).is_err());
+        assert!(parse_limit(Some("limit=abc"), 1000).is_err());
+    }
+
+    #[test]
+    fn json_array_joins_serialised_values() {
+        assert_eq!(json_array(&[]), Bytes::from_static(b"[]"));
+        let items = [Bytes::from_static(b"{\"a\":1}"), Bytes::from_static(b"2")];
+        assert_eq!(json_array(&items), Bytes::from_static(b"[{\"a\":1},2]"));
+    }
+}

@@ -1,0 +1,160 @@
+//! `/health` components in seed 000's words, derived without I/O. Nothing here is ever
+//! `unhealthy` at the HTTP level (503): a model refusal or a Redis outage keeps the service up in
+//! fallback mode and recovering by itself (docs/deploy.md "Health semantics"), so those are
+//! `Level::Degraded` with the seed's status word (`unhealthy`, `disconnected`, `failed`).
+
+use crate::config::Variant;
+use crate::contract::FeatureSnapshot;
+use crate::models::SlotStatus;
+use metrics_schema::labels::FallbackReason;
+use svc_kit::health::Level;
+
+pub const MODEL: &str = "model_status";
+pub const REDIS: &str = "redis_connectivity";
+pub const FEATURES: &str = "feature_pipeline";
+
+/// Seed 000: Redis read latency p95 above 5 ms is a warning.
+pub const SLOW_READ_SECS: f64 = 0.005;
+/// Seed 000: features older than 5 s are `stale`.
+pub const STALE_SECS: f64 = 5.0;
+
+pub type Component = (Level, &'static str, Option<String>);
+
+/// `model_status`: healthy (active variant loaded, last run fine), degraded (serving, but the
+/// last run failed or a newer file was refused), unhealthy (the active variant's model is not
+/// loaded: fallback serving).
+pub fn model(
+    variant: Variant,
+    active: &SlotStatus,
+    other: &SlotStatus,
+    run_error: Option<&str>,
+) -> Component {
+    let name = variant.as_str();
+    if !active.loaded {
+        let fallback = if variant == Variant::Ml && other.loaded {
+            "baseline model"
+        } else {
+            "heuristic fallback (no move, p_up 0.5)"
+        };
+        let why = active.last_error.as_deref().unwrap_or("not loaded yet");
+        return (
+            Level::Degraded,
+            "unhealthy",
+            Some(format!("{name} model unavailable ({why}); serving {fallback}")),
+        );
+    }
+    let version = active.version.as_deref().unwrap_or("?");
+    if let Some(e) = run_error {
+        return (
+            Level::Degraded,
+            "degraded",
+            Some(format!("{name} model {version} failed its last run: {e}")),
+        );
+    }
+    if let Some(e) = active.last_error.as_deref() {
+        return (
+            Level::Degraded,
+            "degraded",
+            Some(format!(
+                "reload refused ({e}); {name} model {version} keeps serving"
+            )),
+        );
+    }
+    (Level::Healthy, "healthy", Some(format!("{name} model {version}")))
+}
+
+/// `redis_connectivity` from the latest tick and recent history: disconnected (latest round trip
+/// failed), degraded (a failure within the recent window, or a slow read), connected.
+pub fn redis(
+    last_ok: bool,
+    recent_failures: u32,
+    read_secs: Option<f64>,
+    last_error: Option<&str>,
+) -> Component {
+    if !last_ok {
+        return (
+            Level::Degraded,
+            "disconnected",
+            Some(format!(
+                "redis unavailable: {}; retrying with backoff, predictions fall back",
+                last_error.unwrap_or("no round trip yet")
+            )),
+        );
+    }
+    if recent_failures > 0 {
+        return (
+            Level::Degraded,
+            "degraded",
+            Some(format!("{recent_failures} failed round trip(s) in the last 30 s")),
+        );
+    }
+    if let Some(s) = read_secs.filter(|s| *s > SLOW_READ_SECS) {
+        return (
+            Level::Degraded,
+            "degraded",
+            Some(format!("slow read: {:.1} ms", s * 1e3)),
+        );
+    }
+    (Level::Healthy, "connected", None)
+}
+
+/// `feature_pipeline` from the tick's check: active, stale (old, incomplete or unreadable for
+/// now), failed (anchor buffering/failed, no features, another feature contract).
+pub fn features(
+    checked: Result<(), FallbackReason>,
+    snap: Option<&FeatureSnapshot>,
+    now_us: i64,
+) -> Component {
+    let age = snap.map(|s| (now_us - s.compute_time_us) as f64 / 1e6);
+    let age_text = age
+        .map(|a| format!("{a:.1} s"))
+        .unwrap_or_else(|| "unknown".into());
+    match checked {
+        Ok(()) => (Level::Healthy, "active", Some(format!("age {age_text}"))),
+        Err(FallbackReason::StaleFeatures) => {
+            let word = if age.is_some_and(|a| a > STALE_SECS) {
+                "stale"
+            } else {
+                "active"
+            };
+            (
+                Level::Degraded,
+                word,
+                Some(format!("features too old for the model: age {age_text}")),
+            )
+        }
+        Err(FallbackReason::IncompleteFeatures) => (
+            Level::Degraded,
+            "stale",
+            Some(format!(
+                "completeness {:.2} below the model's minimum (windows warming up?)",
+                snap.map(|s| s.completeness).unwrap_or(0.0)
+            )),
+        ),
+        Err(FallbackReason::AnchorNotSynced) => (
+            Level::Degraded,
+            "failed",
+            Some(format!(
+                "anchor {} (epoch {}): not usable",
+                snap.map(|s| s.state.as_str()).unwrap_or("?"),
+                snap.map(|s| s.epoch).unwrap_or(0)
+            )),
+        ),
+        Err(FallbackReason::RedisUnavailable) => (
+            Level::Degraded,
+            "stale",
+            Some("features unreadable: redis unavailable".into()),
+        ),
+        Err(_) => {
+            let detail = match snap {
+                Some(s) => format!("feature contract mismatch: writer v{} {:?}", s.version, s.sig),
+                None => "no readable features hash".into(),
+            };
+            (Level::Degraded, "failed", Some(detail))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;

@@ -1,0 +1,24 @@
+//! inference: Redis features → ONNX model → a prediction every 2 s, published to a bounded Redis
+//! stream and the HTTP API, scored 10 s later against the realized mid.
+//!
+//! Pure modules (no I/O): [`schedule`], [`contract`], [`decision`], [`prediction`], [`evaluation`],
+//! [`slo`], [`health`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
+//! [`tick`] (the loop), [`api`]/[`sse`] (HTTP), composed in [`app`].
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod contract;
+pub mod decision;
+pub mod evaluation;
+pub mod health;
+pub mod hot_path;
+pub mod models;
+pub mod prediction;
+pub mod reload;
+pub mod schedule;
+pub mod slo;
+pub mod sse;
+pub mod state;
+pub mod store;
+pub mod tick;

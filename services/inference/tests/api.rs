@@ -1,0 +1,133 @@
+//! The HTTP API: latest, bounded list, Server-Sent Events (ending on shutdown), and the service
+//! with neither Redis nor a model telling the truth about it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use svc_kit::testing::servers::RedisServer;
+
+#[test]
+fn api_serves_latest_and_a_bounded_newest_first_list() {
+    let redis = RedisServer::start().unwrap();
+    let _writer = FeatureWriter::start(redis.port);
+    let svc = start_service(
+        &redis.url(),
+        Some("ml.onnx"),
+        Some("baseline.onnx"),
+        &[
+            ("INFERENCE__TICK__INTERVAL_MS", "200"),
+            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
+            ("INFERENCE__PREDICTIONS__HISTORY", "5"),
+        ],
+    );
+    wait_for(Duration::from_secs(10), "six predictions", || {
+        let (_, l) = get_json(svc.base(), "/v1/predictions?limit=5");
+        (l.as_array().map(Vec::len) == Some(5)).then_some(())
+    });
+    let (status, latest) = get_json(svc.base(), "/v1/predictions/latest");
+    assert_eq!(status, 200);
+    assert_eq!(latest["symbol"], "BTCUSDT");
+    let (_, list) = get_json(svc.base(), "/v1/predictions?limit=3");
+    let ticks: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["tick_time_us"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ticks.len(), 3);
+    assert!(ticks.windows(2).all(|w| w[0] > w[1]), "newest first: {ticks:?}");
+    assert_eq!(http(svc.base(), "GET", "/v1/predictions?limit=6", "").0, 400);
+    assert_eq!(http(svc.base(), "GET", "/v1/predictions?limit=0", "").0, 400);
+    assert_eq!(http(svc.base(), "POST", "/v1/predictions/latest", "").0, 405);
+    assert_eq!(http(svc.base(), "GET", "/v1/nothing", "").0, 404);
+}
+
+#[test]
+fn sse_stream_pushes_each_prediction_and_ends_on_shutdown() {
+    let redis = RedisServer::start().unwrap();
+    let _writer = FeatureWriter::start(redis.port);
+    let svc = start_service(
+        &redis.url(),
+        Some("ml.onnx"),
+        Some("baseline.onnx"),
+        &[
+            ("INFERENCE__TICK__INTERVAL_MS", "200"),
+            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
+        ],
+    );
+    let addr = svc.base().trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /v1/predictions/stream HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut r = BufReader::new(s);
+    let mut ids = Vec::new();
+    let mut head = String::new();
+    let mut line = String::new();
+    while ids.len() < 3 {
+        line.clear();
+        assert!(r.read_line(&mut line).unwrap() > 0, "stream ended early");
+        head.push_str(&line);
+        if let Some(id) = line.trim_end().strip_prefix("id: ") {
+            ids.push(id.parse::<i64>().unwrap());
+        }
+        if let Some(data) = line.trim_end().strip_prefix("data: ") {
+            let p: serde_json::Value = serde_json::from_str(data).unwrap();
+            assert_eq!(p["tick_time_us"].as_i64(), ids.last().copied());
+        }
+    }
+    assert!(head.contains("text/event-stream"), "{head}");
+    assert!(
+        ids.windows(2).all(|w| w[1] - w[0] == 200_000),
+        "one event per tick: {ids:?}"
+    );
+    // SIGTERM: the stream ends (EOF) and the process exits cleanly.
+    let Service { process, dir: _dir } = svc;
+    let waiter = std::thread::spawn(move || process.terminate(Duration::from_secs(20)));
+    let start = Instant::now();
+    let mut ended = false;
+    while start.elapsed() < Duration::from_secs(10) {
+        line.clear();
+        match r.read_line(&mut line) {
+            Ok(0) => {
+                ended = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    assert!(ended, "SSE stream did not end on shutdown");
+    assert!(waiter.join().unwrap().unwrap().success());
+}
+
+#[test]
+fn without_redis_or_model_the_service_runs_and_reports_fallback_and_disconnected() {
+    let port = svc_kit::testing::free_port().unwrap();
+    let url = format!("redis://127.0.0.1:{port}");
+    let svc = start_service(
+        &url,
+        None,
+        None,
+        &[
+            ("INFERENCE__TICK__INTERVAL_MS", "200"),
+            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
+        ],
+    );
+    let h = wait_for(Duration::from_secs(10), "health after a tick", || {
+        let (status, h) = svc.health();
+        (status == 200 && h["components"]["feature_pipeline"]["detail"] != "no tick yet").then_some(h)
+    });
+    assert_eq!(h["components"]["model_status"]["status"], "unhealthy", "{h}");
+    assert_eq!(
+        h["components"]["redis_connectivity"]["status"], "disconnected",
+        "{h}"
+    );
+    assert_eq!(h["status"], "degraded");
+    let p = svc.latest();
+    assert_eq!(p["fallback_reason"], "redis_unavailable", "{p}");
+    assert_eq!(http(svc.base(), "GET", "/ready", "").0, 200);
+}
