@@ -63,7 +63,7 @@ pub struct LabeledRow<'a> {
 
 /// Labels the samples of a regular grid with step `every_us` (which must divide [`HORIZON_US`]).
 pub fn label(samples: &[Sample], every_us: u64) -> Vec<LabeledRow<'_>> {
-    if every_us == 0 || HORIZON_US % every_us != 0 {
+    if every_us == 0 || !HORIZON_US.is_multiple_of(every_us) {
         return Vec::new();
     }
     let ahead = (HORIZON_US / every_us) as usize;

@@ -53,7 +53,7 @@ pub fn replay(
     scale: InstrumentScale,
 ) -> Result<(Vec<Sample>, ReplayStats), DatasetError> {
     let every_us = every_ms.saturating_mul(1000);
-    if every_us == 0 || HORIZON_US % every_us != 0 {
+    if every_us == 0 || !HORIZON_US.is_multiple_of(every_us) {
         return Err(DatasetError::Options(format!(
             "--every-ms {every_ms} must be > 0 and divide the {} ms horizon",
             HORIZON_US / 1000

@@ -228,14 +228,7 @@ impl SyntheticMarket {
         }
         for side in [1.0, -1.0] {
             if self.rng.bernoulli(0.45) {
-                let q = self.best_qty(side);
-                if side > 0.0 {
-                    if let Some((p, _)) = self.best_bid() {
-                        self.set_bid(p, q);
-                    }
-                } else if let Some((p, _)) = self.best_ask() {
-                    self.set_ask(p, q);
-                }
+                self.queue_flow(side, ts);
             }
             if self.rng.bernoulli(0.3) {
                 self.requote_deep(side);
@@ -245,6 +238,30 @@ impl SyntheticMarket {
         if self.t_us >= self.next_diff_us {
             self.next_diff_us += DIFF_EVERY_US;
             self.emit_diff();
+        }
+    }
+
+    /// Adds to or cancels from a best-level queue. Adds are more likely on the side the pressure favours,
+    /// so order-flow imbalance (OFI) carries the hidden pressure; large queues drift back down.
+    fn queue_flow(&mut self, side: f64, ts: f64) {
+        let touch = if side > 0.0 {
+            self.best_bid()
+        } else {
+            self.best_ask()
+        };
+        let Some((price, qty)) = touch else { return };
+        let crowded = (qty as f64 / LOTS_PER_BTC / 3.0).min(1.0) * 0.2;
+        let add = self.rng.bernoulli(0.5 + 0.25 * side * ts - crowded);
+        let delta = Self::lots((0.3f64.ln() + self.rng.normal()).exp().min(10.0));
+        let new = if add {
+            qty + delta
+        } else {
+            (qty - delta).max(MIN_LOTS)
+        };
+        if side > 0.0 {
+            self.set_bid(price, new);
+        } else {
+            self.set_ask(price, new);
         }
     }
 

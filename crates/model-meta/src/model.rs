@@ -73,7 +73,7 @@ impl PredictionModel {
     pub fn from_proto(proto: &ModelProto, origin: &Path) -> Result<Self, ModelError> {
         let path = origin;
         let onnx = onnx();
-        let info = validate_model_metadata(&metadata_of(&proto))?;
+        let info = validate_model_metadata(&metadata_of(proto))?;
         let graph = proto
             .graph
             .as_ref()
