@@ -1,6 +1,6 @@
 //! End-to-end aggregator bench against kinesalite + Redis with the real binary:
 //! * `aggregator_events_per_sec` — a backlog of recorded (or synthetic) events drained from Kinesis
-//!   into Redis, first flush to last checkpoint;
+//!   into Redis, from the process serving to the last checkpoint;
 //! * `aggregator_state_events_per_sec` — the pure state path (decode + book + features) in-process;
 //! * `freshness_ms_p50` / `freshness_ms_p99` — exchange event time (= send time here) until the
 //!   features hash shows an `event_time_us` at or past it, per event, at 200 events/s.
@@ -100,11 +100,8 @@ async fn main() {
     let last = last_sequence(&kc, "backlog").await;
     let rc = redis(&r.url()).await;
     let ckpt = "{BTCUSDT}:ckpt:shardId-000000000000";
+    // From the moment the process serves (lease, ListShards, first iterator included).
     let agg = start_aggregator(&k.endpoint(), &r.url(), "backlog", &[]);
-    wait_for(Duration::from_secs(60), "first flush", || async {
-        hash(&rc, ckpt).await.contains_key("seq")
-    })
-    .await;
     let t0 = Instant::now();
     wait_for(Duration::from_secs(300), "backlog drained", || async {
         hash(&rc, ckpt).await.get("seq") == Some(&last)
@@ -128,11 +125,18 @@ async fn main() {
     };
     let (tx, rx) = tokio::sync::mpsc::channel(1024);
     let stop = tokio_util::sync::CancellationToken::new();
-    let producer = tokio::spawn(Producer::new(kc.clone(), cfg, WholeRecords, m).run(
-        rx,
-        stop.clone(),
-        Duration::from_secs(5),
-    ));
+    let producer = tokio::spawn(
+        Producer::new(
+            kc.clone(),
+            cfg,
+            EncodedEvents {
+                producer: 2,
+                next_batch: 1,
+            },
+            m,
+        )
+        .run(rx, stop.clone(), Duration::from_secs(5)),
+    );
     let sent = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
     let sender = {
         let sent = sent.clone();
@@ -142,7 +146,7 @@ async fn main() {
             for i in 0..4_000i64 {
                 tick.tick().await;
                 let t = now_us();
-                let rec = build_records(&[bbo(t, i)], 1, 2, i as u64 + 1).remove(0);
+                let rec = encode_event(&bbo(t, i));
                 sent.lock().unwrap().push(t);
                 if tx
                     .send(Outgoing {

@@ -373,3 +373,36 @@ pub fn metric(body: &str, name_and_labels: &str) -> f64 {
 pub fn get(p: &ServiceProcess, path: &str) -> Result<(u16, String), String> {
     tokio::task::block_in_place(|| p.get(path))
 }
+
+/// Queue items are single events encoded with `Event::encode`; a record takes as many as fit
+/// (like the ingestor's assembler), with increasing batch sequences.
+pub struct EncodedEvents {
+    pub producer: u64,
+    pub next_batch: u64,
+}
+
+impl Assembler for EncodedEvents {
+    fn assemble(&mut self, _key: &str, q: &mut VecDeque<Bytes>, max: usize) -> (Bytes, u32) {
+        let mut b = RecordBuilder::new(
+            self.producer,
+            self.next_batch,
+            0,
+            max.min(pipeline_events::MAX_RECORD_BYTES),
+        );
+        self.next_batch += 1;
+        while let Some(ev) = q.front() {
+            if b.push_encoded(ev).is_err() {
+                break;
+            }
+            q.pop_front();
+        }
+        let n = b.event_count();
+        (Bytes::from(b.into_bytes()), n)
+    }
+}
+
+pub fn encode_event(e: &OwnedEvent) -> Bytes {
+    let mut out = Vec::new();
+    e.as_event().encode(&mut out).unwrap();
+    Bytes::from(out)
+}
