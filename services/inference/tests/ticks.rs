@@ -27,7 +27,12 @@ fn histogram_counts(metrics: &str, name: &str, le: &str) -> (f64, f64) {
 fn fresh_features_give_exactly_one_model_prediction_per_two_second_slot() {
     let redis = RedisServer::start().unwrap();
     let _writer = FeatureWriter::start(redis.port);
-    let svc = start_service(&redis.url(), Some("ml.onnx"), Some("baseline.onnx"), &[]);
+    let svc = start_service(
+        &redis.url(),
+        Some("ml.onnx"),
+        Some("baseline.onnx"),
+        &[("INFERENCE__EVALUATION__MIN_SAMPLES", "2")],
+    );
     // Wait for the first model prediction, then observe a 20 s window.
     wait_for(Duration::from_secs(10), "a first ml prediction", || {
         (svc.latest()["served_by"] == "ml").then_some(())
@@ -84,6 +89,25 @@ fn fresh_features_give_exactly_one_model_prediction_per_two_second_slot() {
         total >= 10.0 && fast == total,
         "hot path < 100 ms: {fast}/{total}"
     );
+    // Online evaluation: the writer's mid rises 25 USD per 10 s and the model says up with an
+    // expected move of 4e-5 (2.4 USD): every direction right, MAE about 20 USD.
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    assert!(value("model_mean_absolute_error_count") >= 4.0, "{metrics}");
+    let mae = value("model_mean_absolute_error_sum") / value("model_mean_absolute_error_count");
+    assert!((15.0..28.0).contains(&mae), "MAE {mae}");
+    assert_eq!(
+        value("model_directional_accuracy_sum"),
+        value("model_directional_accuracy_count"),
+        "accuracy 1.0"
+    );
+    assert_eq!(value("service_uptime_ratio"), 1.0);
+    assert_eq!(value("service_error_budget_remaining"), 1.0);
     assert_eq!(svc.component("model_status"), "healthy");
     assert_eq!(svc.component("redis_connectivity"), "connected");
     assert_eq!(svc.component("feature_pipeline"), "active");
