@@ -1,6 +1,7 @@
 //! Inference service bench against a real local redis-server (harness = false):
 //!
-//! * hot path (HGETALL features → checks → model → MULTI{XADD, SET}) over 5 000 iterations;
+//! * hot path (HGETALL features → checks → model → MULTI{XADD, SET}) over 5 000 iterations, on a
+//!   current-thread runtime like the service's tick thread, and the raw-socket round-trip floor;
 //! * the model alone, and the cost of handing a ~5 µs run to another thread (inline vs
 //!   `spawn_blocking` vs a dedicated thread with channels) — the reason the tick runs it inline;
 //! * tick jitter of the wall-clock-aligned interval over a bounded run;
@@ -329,6 +330,37 @@ fn api_load(redis: &RedisServer, out: &mut Map<String, Value>) {
     let _ = svc.terminate(Duration::from_secs(20));
 }
 
+/// The floor of one HGETALL round trip on a raw tokio socket (no client library), to tell the
+/// client's overhead from loopback's.
+async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    let cmd = b"*2\r\n$7\r\nHGETALL\r\n$18\r\n{BTCUSDT}:features\r\n";
+    let mut buf = vec![0u8; 8192];
+    s.write_all(cmd).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let expected = s.read(&mut buf).await.unwrap();
+    let mut us = Vec::new();
+    for i in 0..5500 {
+        let t = Instant::now();
+        s.write_all(cmd).await.unwrap();
+        let mut got = 0;
+        while got < expected {
+            got += s.read(&mut buf[got..]).await.unwrap();
+        }
+        if i >= 500 {
+            us.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    summary(
+        "floor: raw tokio socket HGETALL round trip",
+        us,
+        out,
+        &[("redis_raw_hgetall_us_p50", 0.5)],
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -340,7 +372,21 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(hot_path(&redis, &mut out));
+    // Like the service: the tick loop and its Redis client on a current-thread runtime
+    // (`BENCH_RT=multi` runs it on the 2-worker runtime instead, for comparison).
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if std::env::var("BENCH_RT").as_deref() == Ok("multi") {
+        rt.block_on(hot_path(&redis, &mut out));
+    } else {
+        ct.block_on(hot_path(&redis, &mut out));
+    }
+    ct.block_on(raw_floor(redis.port, &mut out));
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("hot_path") {
+        return;
+    }
     let m = model_alone(&mut out);
     rt.block_on(dispatch(m, &mut out));
     rt.block_on(jitter(&mut out));

@@ -57,9 +57,27 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Builds the client and starts connecting in the background (reconnecting forever with
-    /// jittered exponential backoff); never fails because Redis is down.
+    /// Builds the client and starts connecting in the background on the current tokio runtime
+    /// (reconnecting forever with jittered exponential backoff); never fails because Redis is down.
     pub fn connect(
+        url: &str,
+        auth_token: Option<String>,
+        symbol: &str,
+        maxlen: u64,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let store = Self::new(url, auth_token, symbol, maxlen, timeout)?;
+        store.start();
+        Ok(store)
+    }
+
+    /// Starts connecting; the client's tasks live on the runtime this is called from.
+    pub fn start(&self) {
+        let _handle = self.client.connect();
+    }
+
+    /// Builds the client without connecting (fails only on a malformed URL).
+    pub fn new(
         url: &str,
         auth_token: Option<String>,
         symbol: &str,
@@ -82,7 +100,6 @@ impl RedisStore {
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
             .build()?;
-        let _handle = client.connect();
         Ok(RedisStore {
             client,
             keys: Keys::new(symbol),

@@ -74,7 +74,8 @@ impl<S: HotPathStore> TickLoop<S> {
         }
     }
 
-    pub async fn run(mut self, shutdown: CancellationToken) {
+    /// Ticks until shutdown; hands the store back for a clean disconnect.
+    pub async fn run(mut self, shutdown: CancellationToken) -> S {
         let mut interval = aligned_interval(self.interval_us);
         loop {
             tokio::select! {
@@ -102,6 +103,7 @@ impl<S: HotPathStore> TickLoop<S> {
             self.record(&outcome);
         }
         tracing::info!("tick loop stopped");
+        self.hot.store
     }
 
     fn error(&self, error_type: ErrorType, stage: Stage) {
