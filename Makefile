@@ -32,7 +32,10 @@ stop: ## Stop everything `make run` started
 status: ## Show which local-stack processes are up
 	@bash deploy/local/stack.sh status
 
-test: bootstrap test-observability test-deploy test-rust ## Run the whole test suite (what CI runs)
+test: bootstrap test-observability test-deploy test-rust ## Run the whole test suite (what CI runs; e2e in its short variant)
+	$(CARGO) build --workspace -j$(JOBS)
+	@echo "make test: end-to-end suite, SHORT variant (tests/e2e/run.sh --short, ~5 min); 'make e2e' runs all of it"
+	@bash tests/e2e/run.sh --short --profile debug
 
 test-rust: ## Rust unit, property and integration tests (starts its own Redis/kinesalite on free ports)
 ifdef NEXTEST
@@ -55,14 +58,29 @@ lint: bootstrap metric-lint ## fmt --check, clippy -D warnings, metric lint, had
 	$(CARGO) clippy --workspace --all-targets -j$(JOBS) -- -D warnings
 	@bash deploy/lint.sh
 
-e2e: bootstrap ## Whole stack on one machine with chaos scenarios
-	@if [ -x tests/e2e/run.sh ]; then bash tests/e2e/run.sh; \
-	 else echo "make e2e: the end-to-end suite is not built yet (issue 11)"; exit 2; fi
+# e2e uses debug binaries (what `make test` builds) unless PROFILE is given explicitly.
+E2E_PROFILE := $(if $(filter command line environment environment override,$(origin PROFILE)),$(PROFILE),debug)
+E2E_CARGO_PROFILE := $(if $(filter debug,$(E2E_PROFILE)),dev,$(E2E_PROFILE))
 
-bench: ## Criterion benches + service benches → target/bench/report.json and report.md
+e2e: bootstrap ## Whole stack on one machine: replay, steady-state checks, all chaos scenarios (docs/e2e.md)
+	$(CARGO) build --workspace --profile $(E2E_CARGO_PROFILE) -j$(JOBS)
+	@bash tests/e2e/run.sh --profile $(E2E_PROFILE)
+
+# Only the bench targets (`--bench '*'`): building the lib/bin unit-test harnesses in the LTO release
+# profile as well would double the compile time. Criterion runs shortened (BENCH_ARGS); parts from an
+# earlier run are removed so the report only shows figures measured now; a failing bench still gets
+# the report of the others, and `make bench` then fails. Budget: < 15 min on 2 cores (docs/bench.md).
+BENCH_ARGS ?= --warm-up-time 1 --measurement-time 3
+bench: ## Criterion benches + service benches → target/bench/report.json, report.md, latency.png
 	mkdir -p target/bench/parts
-	$(CARGO) bench --workspace -j$(JOBS)
-	python3 tools/bench_report.py target
+	rm -f target/bench/parts/*.json
+	touch target/bench/.started
+	rc=0; $(CARGO) bench --workspace -j$(JOBS) --no-fail-fast --bench '*' -- $(BENCH_ARGS) || rc=$$?; \
+	py=$(VENV)/bin/python; [ -x $$py ] || py=python3; \
+	$$py -c 'import matplotlib' 2>/dev/null || { [ -x $(VENV)/bin/pip ] && \
+	  $(VENV)/bin/pip install -q --disable-pip-version-check -r deploy/local/requirements-tools.txt; } || \
+	  echo "make bench: matplotlib unavailable; the report will skip the plot"; \
+	$$py tools/bench_report.py target && exit $$rc
 
 fuzz: ## Run every SBE fuzz target for FUZZ_SECONDS each (default 60; not part of make test)
 	@bash fuzz/run.sh $${FUZZ_SECONDS:-60}

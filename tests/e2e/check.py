@@ -1,0 +1,252 @@
+"""Assertions of the end-to-end suite (python stdlib). Each check prints one PASS/FAIL line."""
+import glob
+import json
+import math
+import os
+import subprocess
+import time
+
+from book import book_from_events, parse_redis_levels
+from clients import decode_record, http_json, metric_sum, scrape
+from stack import SYMBOL, log
+
+K_FEATURES, K_BOOK, K_ANCHOR = f'{{{SYMBOL}}}:features', f'{{{SYMBOL}}}:book', f'{{{SYMBOL}}}:anchor'
+K_PRED, K_LATEST = f'{{{SYMBOL}}}:predictions', f'{{{SYMBOL}}}:predictions:latest'
+
+# Grafana panel queries that legitimately return no series on a local stack in steady state.
+# Keyed by the exact expression; every entry says why. Anything else must return data.
+PANEL_EMPTY_OK = {
+    'ALERTS{alertstate="firing"}':
+        'Active alerts panel: empty is the steady-state expectation (asserted separately).',
+    'sum(aws_billing_estimated_charges)': 'CloudWatch via YACE: no AWS account locally.',
+    'aws_ecs_cpu_utilization_percent': 'CloudWatch via YACE: no ECS locally.',
+    'aws_ecs_memory_utilization_percent': 'CloudWatch via YACE: no ECS locally.',
+    'aws_ecs_running_tasks_count': 'CloudWatch via YACE: no ECS locally.',
+    'aws_ecs_desired_tasks_count': 'CloudWatch via YACE: no ECS locally.',
+    'sum_over_time(aws_kinesis_write_provisioned_throughput_exceeded[5m])': 'CloudWatch via YACE: kinesalite has no CloudWatch.',
+    'max(aws_kinesis_iterator_age_milliseconds) / 1000': 'CloudWatch via YACE: kinesalite has no CloudWatch.',
+    'sum(aws_kinesis_incoming_bytes) / 60': 'CloudWatch via YACE: kinesalite has no CloudWatch.',
+}
+
+
+class Report:
+    def __init__(self, path):
+        self.path = path
+        self.results = []
+        self.numbers = {}
+
+    def check(self, name, ok, detail=''):
+        line = f'{"PASS" if ok else "FAIL"} {name}' + (f' — {detail}' if detail else '')
+        print(line, flush=True)
+        self.results.append({'name': name, 'ok': bool(ok), 'detail': detail})
+        self.save()
+        return ok
+
+    def number(self, key, value):
+        self.numbers[key] = value
+        self.save()
+
+    def save(self):
+        with open(self.path, 'w') as fh:
+            json.dump({'results': self.results, 'numbers': self.numbers}, fh, indent=1, default=str)
+
+    @property
+    def failed(self):
+        return [r for r in self.results if not r['ok']]
+
+
+# --- predictions ----------------------------------------------------------------------------------
+
+def predictions(redis):
+    """Every prediction in the Redis stream: [(stream id ms, prediction dict)] oldest first."""
+    out = []
+    start = '-'
+    while True:
+        entries = redis.cmd('XRANGE', K_PRED, start, '+', 'COUNT', 1000) or []
+        for eid, fields in entries:
+            f = {fields[i].decode(): fields[i + 1] for i in range(0, len(fields), 2)}
+            out.append((int(eid.split(b'-')[0]), json.loads(f['json'])))
+        if len(entries) < 1000:
+            return out
+        start = b'(' + entries[-1][0]
+
+
+def check_predictions(rep, preds, t_from, t_to, label, max_late_ms=500):
+    """Predictions whose slot lies in [t_from, t_to] (unix s): one per 2 s slot, none missing, each
+    from the ML model with a model version and feature age < 2 s, published within max_late_ms."""
+    win = [(ms, p) for ms, p in preds if t_from * 1e6 <= p['tick_time_us'] <= t_to * 1e6]
+    n_expected = int((t_to - t_from) // 2)
+    ok_count = rep.check(f'{label}: one prediction per 2 s slot over {t_to - t_from:.0f} s',
+                         len(win) >= max(1, n_expected - 1),
+                         f'{len(win)} predictions, {n_expected} slots expected')
+    if not win:
+        return False
+    slots = [p['tick_time_us'] for _, p in win]
+    steps = sorted({b - a for a, b in zip(slots, slots[1:])})
+    late = [ms - p['tick_time_us'] / 1e3 for ms, p in win]
+    rep.check(f'{label}: consecutive slots exactly 2 s apart (no missed or doubled tick)',
+              steps == [2_000_000] or (not steps and len(win) == 1), f'steps seen (µs): {steps[:5]}')
+    rep.check(f'{label}: every prediction published within {max_late_ms} ms of its slot',
+              max(late) <= max_late_ms and min(late) >= -50,
+              f'publish delay ms: min {min(late):.1f}, max {max(late):.1f}')
+    bad = [p for _, p in win if not (p.get('model_version') and p.get('served_by') == 'ml'
+                                      and p.get('fallback_reason') is None
+                                      and p.get('feature_age_ms') is not None and p['feature_age_ms'] < 2000)]
+    ages = [p['feature_age_ms'] for _, p in win if p.get('feature_age_ms') is not None]
+    rep.check(f'{label}: every prediction served by the ML model with a model version and feature age < 2 s',
+              not bad, (f'{len(bad)} bad, first: {json.dumps(bad[0])[:300]}' if bad else
+                        f'model {win[0][1]["model_version"]}, feature age ms max {max(ages):.0f}, '
+                        f'p50 {sorted(ages)[len(ages) // 2]:.0f}'))
+    return ok_count and not bad
+
+
+# --- Kinesis / accounting --------------------------------------------------------------------------
+
+def kinesis_events(kinesis):
+    """[(seq, record dict)] of the single shard, decoded."""
+    shards = kinesis.shards()
+    out = []
+    for shard in shards:
+        for seq, data in kinesis.read_all(shard):
+            out.append((seq, decode_record(data)))
+    return shards, out
+
+
+def count_events(records, after_seq=-1):
+    c = {}
+    for seq, rec in records:
+        if seq <= after_seq:
+            continue
+        for ev in rec['events']:
+            c[ev['type']] = c.get(ev['type'], 0) + 1
+    return c
+
+
+def ckpt_seq(redis, shard):
+    v = redis.hgetall_str(f'{{{SYMBOL}}}:ckpt:{shard}').get('seq')
+    return int(v) if v else None
+
+
+def drained(stack, shard):
+    """The aggregator's checkpoint covers the last record in Kinesis and the ingestor buffer is empty."""
+    ing = scrape(stack.url('ingestor', '/metrics'))
+    if metric_sum(ing, 'ingestor_buffer_depth') != 0:
+        return False
+    recs = stack.kinesis.read_all(shard)
+    return bool(recs) and ckpt_seq(stack.redis, shard) == recs[-1][0]
+
+
+def check_book_against(rep, label, redis, bids, asks, last_u):
+    b = redis.hgetall_str(K_BOOK)
+    got_b, got_a = parse_redis_levels(b.get('bids', '')), parse_redis_levels(b.get('asks', ''))
+    n = min(len(got_b), len(bids), 10), min(len(got_a), len(asks), 10)
+    ok = b.get('state') == 'synced' and got_b[:n[0]] == bids[:n[0]] and got_a[:n[1]] == asks[:n[1]] and n[0] >= 5
+    ok_u = str(last_u) == b.get('last_update_id')
+    rep.check(f'{label}: Redis book top 10 levels equal the independently synced book', ok,
+              f'redis best {b.get("best_bid")}/{b.get("best_ask")}, expected {bids[0][0] if bids else None}/'
+              f'{asks[0][0] if asks else None}, state {b.get("state")}')
+    rep.check(f'{label}: Redis book last_update_id equals the reference', ok_u,
+              f'redis {b.get("last_update_id")}, reference {last_u}')
+    return ok and ok_u
+
+
+def check_book_vs_kinesis(rep, label, stack, records):
+    book = book_from_events([ev for _, rec in records for ev in rec['events']])
+    bids, asks = book.top(10)
+    return check_book_against(rep, label, stack.redis, bids, asks, book.last_u)
+
+
+# --- Prometheus -------------------------------------------------------------------------------------
+
+def seed_metrics(stack):
+    exe = stack.bin('metrics-schema')
+    cmd = [exe] if os.path.exists(exe) else ['cargo', 'run', '-q', '-p', 'metrics-schema', '--']
+    out = subprocess.run(cmd + ['list', '--format', 'json'], check=True, capture_output=True, text=True,
+                         cwd=stack.root).stdout
+    return json.loads(out)
+
+
+def seed_000_names(doc):
+    """(service, name, type) of every seed-000 metric of our three services."""
+    out = []
+    items = doc if isinstance(doc, list) else doc.get('metrics', [])
+    for m in items:
+        if m.get('origin') in ('seed 000', 'seed_000', 'seed000') and m.get('service') in ('ingestor', 'aggregator', 'inference'):
+            out.append((m['service'], m['name'], m['type']))
+    return out
+
+
+def check_prometheus(rep, stack, prom):
+    targets = prom.targets()
+    down = [f'{t["labels"].get("job")}={t["health"]}' for t in targets if t['health'] != 'up']
+    jobs = sorted({t['labels'].get('job') for t in targets})
+    rep.check('Prometheus: every scrape target is UP', targets and not down,
+              f'{len(targets)} targets {jobs}' + (f'; down: {down}' if down else ''))
+    names = seed_000_names(seed_metrics(stack))
+    missing = []
+    for svc, name, mtype in names:
+        series = name + '_count' if mtype == 'histogram' else name
+        if not prom.query(f'{series}{{service="{svc}"}}'):
+            missing.append(f'{svc}:{series}')
+    rep.check('Prometheus: every seed-000 metric of ingestor/aggregator/inference is present',
+              names and not missing, f'{len(names)} metrics checked' + (f'; missing {missing}' if missing else ''))
+    empty, nan_only, checked = [], [], 0
+    for dash in sorted(glob.glob(os.path.join(stack.root, 'grafana', 'dashboards', '*.json'))):
+        for title, expr in panel_queries(dash):
+            q = expr.replace('$interval', '1m').replace('$__rate_interval', '1m').replace('$service', '.+')
+            checked += 1
+            res = prom.query(q)
+            if not res:
+                if expr not in PANEL_EMPTY_OK:
+                    empty.append(f'{os.path.basename(dash)}/{title}: {expr}')
+            elif all(math.isnan(float(r['value'][1])) for r in res):
+                nan_only.append(f'{title}: {expr}')
+    rep.check('Grafana: every panel query returns data (outside the documented allow-list)', not empty,
+              f'{checked} queries, {len(PANEL_EMPTY_OK)} allow-listed' + (f'; empty: {empty}' if empty else ''))
+    if nan_only:
+        log(f'note: panel queries whose only samples are NaN (unknown yet): {nan_only}')
+    rep.number('panel_queries_nan_only', nan_only)
+
+
+def panel_queries(path):
+    doc = json.load(open(path))
+    out = []
+
+    def walk(panels):
+        for p in panels:
+            walk(p.get('panels', []))
+            for t in p.get('targets', []):
+                if t.get('expr'):
+                    out.append((p.get('title', '?'), t['expr']))
+    walk(doc.get('panels', []))
+    return out
+
+
+def firing_alerts(prom):
+    return sorted({a['labels']['alertname'] for a in prom.alerts() if a['state'] == 'firing'})
+
+
+def pending_alerts(prom):
+    return sorted({a['labels']['alertname'] for a in prom.alerts() if a['state'] == 'pending'})
+
+
+def sim_stats(stack):
+    return http_json(stack.sim_url + '/admin/stats')
+
+
+def wait_fresh_ml(stack, since, timeout):
+    """Wait for a prediction with slot >= since served by the ML model with fresh features."""
+    from stack import wait_until
+
+    def ok():
+        raw = stack.redis.cmd('GET', K_LATEST)
+        if not raw:
+            return None
+        p = json.loads(raw)
+        return (p['tick_time_us'] >= since * 1e6 and p.get('served_by') == 'ml'
+                and p.get('fallback_reason') is None and (p.get('feature_age_ms') or 1e9) < 2000) and p
+    return wait_until('fresh ML prediction', ok, timeout, interval=0.5)
+
+
+def now():
+    return time.time()

@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""End-to-end suite (issue 11): the whole pipeline on 127.0.0.1 with real servers, a replay of the
+real Binance spot recording, steady-state assertions, then chaos scenarios. See docs/e2e.md.
+
+Usage (normally through tests/e2e/run.sh): e2e.py --run-dir DIR [--short] [--profile debug|release]
+    [--speed N] [--scenarios a,b,...] [--data DIR]
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+import check
+from book import recording_facts
+from check import K_ANCHOR, K_FEATURES, K_LATEST, Report, now
+from clients import Prometheus, http_get, http_send, metric_sum, scrape
+from stack import Stack, log, wait_until
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+SCENARIOS = ['gap', 'storm', 'rest429', 'kill_aggregator', 'redis_restart', 'kinesis_restart', 'kill_inference']
+SHORT_SCENARIOS = ['gap', 'kill_aggregator', 'kill_inference']
+# Alerts allowed to be firing at the end of the steady replay (alertname -> why). See docs/e2e.md.
+STEADY_FIRING_OK = {}
+SPOT = ('hftbacktest/examples/spot/btcusdt_20240808.gz', 'hftbacktest/examples/spot/btcusdt_20240809.gz')
+RECORDING_SECONDS = 651  # spot pair, receive-time span (docs/simulator.md)
+
+
+class Ctx:
+    pass
+
+
+def ingestor_counts(stack):
+    m = scrape(stack.url('ingestor', '/metrics'))
+    return {
+        'trade': metric_sum(m, 'ingestor_sbe_messages_total', message_type='trade'),
+        'best_bid_ask': metric_sum(m, 'ingestor_sbe_messages_total', message_type='best_bid_ask'),
+        'depth_diff': metric_sum(m, 'ingestor_sbe_messages_total', message_type='depth_diff'),
+        'unknown': metric_sum(m, 'ingestor_sbe_messages_total', message_type='unknown'),
+        'drop_intentional': metric_sum(m, 'ingestor_events_dropped_total', intentional='true'),
+        'drop_unintentional': metric_sum(m, 'ingestor_events_dropped_total', intentional='false'),
+        'gaps': metric_sum(m, 'ingestor_sbe_sequence_gaps_total'),
+        'reconnections': metric_sum(m, 'ingestor_sbe_reconnections_total'),
+        'rest_429': metric_sum(m, 'ingestor_rest_api_calls_total', status='429'),
+        'rest_418': metric_sum(m, 'ingestor_rest_api_calls_total', status='418'),
+        'records_sent': metric_sum(m, 'ingestor_kinesis_records_sent_total'),
+        'connected': metric_sum(m, 'ingestor_sbe_connection_status'),
+    }
+
+
+def aggregator_counts(stack):
+    m = scrape(stack.url('aggregator', '/metrics'))
+    out = {s: metric_sum(m, 'aggregator_kinesis_records_processed_total', status=s)
+           for s in ('applied', 'duplicate', 'poison', 'unknown_schema')}
+    out['reanchor_success'] = metric_sum(m, 'aggregator_reanchor_operations_total', status='success')
+    out['reanchor_failed'] = metric_sum(m, 'aggregator_reanchor_operations_total', status='failed')
+    return out
+
+
+def sent(stats):
+    s = stats['sent']
+    return {'trade': s.get('trade', 0), 'best_bid_ask': s.get('bestBidAsk', 0), 'depth_diff': s.get('depth', 0)}
+
+
+def anchor(stack):
+    a = stack.redis.hgetall_str(K_ANCHOR)
+    return a.get('state'), int(a.get('epoch') or -1)
+
+
+def synced_after(stack, epoch0):
+    st, ep = anchor(stack)
+    return st == 'synced' and ep > epoch0 and (ep,)
+
+
+# --- phase 1: steady replay ---------------------------------------------------------------------------
+
+def steady(ctx):
+    stack, rep = ctx.stack, ctx.rep
+    t_services = ctx.t_services
+    facts = recording_facts(stack.replay_files) if ctx.replay else None
+    if facts:
+        log(f'recording: {facts["counts"]}, last bookTicker {facts["last_ticker"]["bid"]}/{facts["last_ticker"]["ask"]}')
+    budget = (RECORDING_SECONDS / ctx.speed + 120) if ctx.replay else ctx.synthetic_secs
+    t_end_wait = t_services + budget
+    last_log = 0
+    while True:
+        st = check.sim_stats(stack)
+        if ctx.replay and st['source']['finished']:
+            t_finished = now()
+            break
+        if not ctx.replay and now() - t_services >= ctx.synthetic_secs:
+            t_finished = now()
+            break
+        if now() > t_end_wait:
+            rep.check('replay reaches its end', False, f'not finished after {budget:.0f} s: {st["source"]}')
+            raise RuntimeError('replay did not finish')
+        for p in ('ingestor', 'aggregator', 'inference', 'exchange-sim'):
+            if not stack.procs[p].alive():
+                raise RuntimeError(f'{p} exited during the replay:\n{stack.procs[p].tail(20)}')
+        if now() - last_log > 20:
+            last_log = now()
+            lag = ''
+            try:
+                lag = stack.redis.hgetall_str(K_FEATURES).get('state')
+            except Exception:  # noqa: BLE001
+                pass
+            log(f'replay: {st["source"]["events"]} source events, sent {st["sent"]}, anchor {lag}')
+        time.sleep(0.5)
+    ctx.rep.number('replay_wall_s', round(t_finished - t_services, 1))
+    log(f'source finished after {t_finished - t_services:.1f} s (speed {ctx.speed})')
+    shard = stack.kinesis.shards()[0]
+    ctx.shard = shard
+    _, waited = wait_until('pipeline drained (checkpoint = last Kinesis record)', lambda: check.drained(stack, shard), 60)
+    rep.check('pipeline drains after the replay', True, f'{waited:.1f} s after the source finished')
+
+    # predictions over the whole steady run
+    preds = check.predictions(stack.redis)
+    ml = [p for _, p in preds if p.get('served_by') == 'ml' and p.get('fallback_reason') is None]
+    if not ml:
+        rep.check('steady: an ML prediction is published', False, f'{len(preds)} predictions, none from the model')
+        return
+    t_first = ml[0]['tick_time_us'] / 1e6
+    rep.check('steady: first ML prediction within 60 s of the services starting', t_first - t_services <= 60,
+              f'{t_first - t_services:.1f} s')
+    check.check_predictions(rep, preds, t_first, t_finished - 1.0, 'steady')
+    status, body = http_get(stack.url('inference', '/v1/predictions/latest'))
+    latest = json.loads(body) if status == 200 else {}
+    rep.check('inference API /v1/predictions/latest serves the latest Redis prediction',
+              status == 200 and latest.get('tick_time_us') == preds[-1][1]['tick_time_us'],
+              f'HTTP {status}, api slot {latest.get("tick_time_us")}, redis slot {preds[-1][1]["tick_time_us"]}')
+
+    # event accounting: simulator -> ingestor -> Kinesis -> aggregator
+    st = check.sim_stats(stack)
+    s = sent(st)
+    ing = ingestor_counts(stack)
+    agg = aggregator_counts(stack)
+    _, records = check.kinesis_events(stack.kinesis)
+    kc = check.count_events(records)
+    ctx.boundary_seq = records[-1][0]
+    log(f'accounting: sim sent {s}, ingestor {ing}, kinesis {kc} in {len(records)} records, aggregator {agg}')
+    if facts:
+        c = facts['counts']
+        exp = {'trade': c['trade'], 'best_bid_ask': c['bookTicker'], 'depth_diff': c['depth']}
+        rep.check('accounting: the simulator sent every recorded event (trade, bookTicker, depth)', s == exp,
+                  f'sent {s}, recording {exp}')
+    rep.check('accounting: the ingestor received every event the simulator sent',
+              all(ing[k] == s[k] for k in s) and ing['unknown'] == 0, f'ingestor {dict((k, ing[k]) for k in s)}')
+    drops = ing['drop_intentional']
+    k_market = sum(kc.get(k, 0) for k in s)
+    rep.check('accounting: every received event is in Kinesis or counted as an intentional drop',
+              all(kc.get(k, 0) <= ing[k] for k in s) and k_market + drops == sum(ing[k] for k in s)
+              and ing['drop_unintentional'] == 0,
+              f'kinesis {dict((k, kc.get(k, 0)) for k in s)}, intentional drops {drops:.0f}, '
+              f'unintentional {ing["drop_unintentional"]:.0f}')
+    rep.check('accounting: the aggregator applied every Kinesis record exactly once',
+              agg['applied'] == len(records) and agg['duplicate'] == agg['poison'] == agg['unknown_schema'] == 0
+              and check.ckpt_seq(stack.redis, shard) == records[-1][0],
+              f'{len(records)} records in Kinesis, applied {agg["applied"]:.0f}, duplicate {agg["duplicate"]:.0f}, '
+              f'poison {agg["poison"]:.0f}, checkpoint at the last record')
+    rep.number('replay_events_sent', sum(s.values()))
+    rep.number('kinesis_records_steady', len(records))
+
+    # final book
+    b = stack.redis.hgetall_str(check.K_BOOK)
+    if facts:
+        lt = facts['last_ticker']
+        from decimal import Decimal
+        rep.check("final book: best bid/ask equal the recording's last bookTicker",
+                  b.get('best_bid') and Decimal(b['best_bid']) == lt['bid'] and Decimal(b['best_ask']) == lt['ask'],
+                  f'redis {b.get("best_bid")}/{b.get("best_ask")}, last bookTicker {lt["bid"]}/{lt["ask"]} '
+                  f'(u {lt["u"]})')
+        bids, asks = facts['top']
+        check.check_book_against(rep, 'final book vs recording', stack.redis, bids, asks, facts['book_last_u'])
+    check.check_book_vs_kinesis(rep, 'final book vs Kinesis', stack, records)
+
+    # Prometheus: give it one more scrape of every job after the drain
+    time.sleep(11)
+    check.check_prometheus(rep, stack, ctx.prom)
+    firing = check.firing_alerts(ctx.prom)
+    unexpected = [a for a in firing if a not in STEADY_FIRING_OK]
+    hooks = [a for a in stack.webhook.alerts() if a[2] == 'firing' and a[3] not in STEADY_FIRING_OK]
+    rep.check('steady: no alert fires (outside the documented expected set)', not unexpected and not hooks,
+              f'firing {firing}, pending {check.pending_alerts(ctx.prom)}, webhook {hooks[:5]}')
+
+
+# --- phase 2: chaos -----------------------------------------------------------------------------------
+
+STALL_MS = 8000
+
+
+def stall(ctx):
+    """Pause the simulator's market data (connections stay open) so the pipeline can drain."""
+    http_send('POST', ctx.stack.sim_url + '/admin/fault', {'type': 'stall', 'duration_ms': STALL_MS})
+    ctx.stall_until = now() + STALL_MS / 1000 + 0.5
+    time.sleep(0.5)
+    return wait_until('pipeline drained during the stall', lambda: check.drained(ctx.stack, ctx.shard), 10)
+
+
+def stall_end(ctx):
+    time.sleep(max(0.0, ctx.stall_until - now()))
+
+
+def stall_and_account(ctx, label, allow_inflight_loss=False, stalled=False):
+    """Quiesce the feed with a simulator stall, wait until the pipeline has drained, then check the
+    accounting since the chaos phase began and the Redis book against the Kinesis reference."""
+    stack, rep = ctx.stack, ctx.rep
+    try:
+        if not stalled:
+            stall(ctx)
+    except TimeoutError as e:
+        rep.check(f'{label}: pipeline drains (checkpoint = last Kinesis record)', False, str(e))
+        stall_end(ctx)
+        return
+    s = sent(check.sim_stats(stack))
+    ing = ingestor_counts(stack)
+    _, records = check.kinesis_events(stack.kinesis)
+    kc = check.count_events(records, ctx.boundary_seq)
+    recv = {k: ing[k] - ctx.ing0[k] for k in s}
+    drops = ing['drop_intentional'] - ctx.ing0['drop_intentional']
+    k_market = {k: kc.get(k, 0) for k in s}
+    lost = {k: s[k] - recv[k] for k in s}
+    if allow_inflight_loss:
+        ok = all(v >= 0 for v in lost.values())
+        rep.check(f'{label}: the ingestor received what the simulator sent, minus frames lost in cut connections',
+                  ok, f'sent-received {lost}')
+    else:
+        rep.check(f'{label}: the ingestor received every event the simulator sent', all(v == 0 for v in lost.values()),
+                  f'sent {s}, received {recv}')
+    rep.check(f'{label}: every received event is in Kinesis or an intentional drop (no unintentional drop)',
+              sum(k_market.values()) + drops == sum(recv.values())
+              and ing['drop_unintentional'] == ctx.ing0['drop_unintentional'],
+              f'kinesis {k_market}, received {recv}, intentional drops {drops:.0f}')
+    agg = aggregator_counts(stack)
+    rep.check(f'{label}: no duplicate, poison or unknown-schema record at the aggregator',
+              agg['duplicate'] == agg['poison'] == agg['unknown_schema'] == 0, json.dumps(agg))
+    check.check_book_vs_kinesis(rep, f'{label}', stack, records)
+    stall_end(ctx)
+
+
+def fresh_ml(ctx, label, t0, bound):
+    try:
+        p, _ = check.wait_fresh_ml(ctx.stack, t0, bound)
+        dt = p['tick_time_us'] / 1e6 - t0
+        ctx.rep.check(f'{label}: fresh ML predictions again within {bound} s', True, f'{dt:.1f} s')
+        ctx.rep.number(f'recovery_predictions_s_{label}', round(dt, 1))
+        return True
+    except TimeoutError as e:
+        ctx.rep.check(f'{label}: fresh ML predictions again within {bound} s', False, str(e))
+        return False
+
+
+def wait_webhook(ctx, label, alertname, path_prefix, t0, bound):
+    try:
+        hit, dt = wait_until(f'{alertname} at {path_prefix}', lambda: [
+            a for a in ctx.stack.webhook.alerts(t0) if a[3] == alertname and a[2] == 'firing'
+            and a[1].startswith(path_prefix)], bound, interval=0.5)
+        paths = sorted({a[1] for a in ctx.stack.webhook.alerts(t0) if a[3] == alertname})
+        ctx.rep.check(f'{label}: alert {alertname} reaches the webhook on {path_prefix}* within {bound} s', True,
+                      f'{dt:.1f} s after the fault; paths {paths}')
+        ctx.rep.number(f'alert_latency_s_{alertname}', round(dt, 1))
+    except TimeoutError:
+        seen = sorted({(a[1], a[3], a[2]) for a in ctx.stack.webhook.alerts(t0)})
+        ctx.rep.check(f'{label}: alert {alertname} reaches the webhook on {path_prefix}* within {bound} s', False,
+                      f'webhook saw {seen}; firing {check.firing_alerts(ctx.prom)}')
+
+
+def recovered(ctx, label, what, fn, bound, t0):
+    try:
+        _, dt = wait_until(what, fn, bound, interval=0.2)
+        dt = now() - t0
+        ctx.rep.check(f'{label}: {what} within {bound} s', True, f'{dt:.1f} s')
+        ctx.rep.number(f'recovery_s_{label}', round(dt, 1))
+        return True
+    except (TimeoutError, RuntimeError) as e:
+        ctx.rep.check(f'{label}: {what} within {bound} s', False, str(e))
+        return False
+
+
+def sc_gap(ctx):
+    stack = ctx.stack
+    _, e0 = anchor(stack)
+    ing0, agg0 = ingestor_counts(stack), aggregator_counts(stack)
+    t0 = now()
+    http_send('POST', stack.sim_url + '/admin/fault', {'type': 'drop_depth_diffs', 'count': 3})
+    recovered(ctx, 'gap', 'book re-anchored (new epoch, synced)', lambda: synced_after(stack, e0), 20, t0)
+    ing, agg = ingestor_counts(stack), aggregator_counts(stack)
+    ctx.rep.check('gap: the ingestor counted the sequence gap and the aggregator a successful re-anchor',
+                  ing['gaps'] > ing0['gaps'] and agg['reanchor_success'] > agg0['reanchor_success'],
+                  f'gaps {ing0["gaps"]:.0f}->{ing["gaps"]:.0f}, reanchor success '
+                  f'{agg0["reanchor_success"]:.0f}->{agg["reanchor_success"]:.0f}')
+    fresh_ml(ctx, 'gap', t0, 20)
+    wait_webhook(ctx, 'gap', 'SbeSequenceGaps', '/warning/', t0, 60)
+    stall_and_account(ctx, 'gap')
+
+
+def sc_storm(ctx):
+    stack = ctx.stack
+    _, e0 = anchor(stack)
+    ing0 = ingestor_counts(stack)
+    t0 = now()
+    for _ in range(5):
+        http_send('POST', stack.sim_url + '/admin/fault', {'type': 'disconnect_all'})
+        time.sleep(1.0)
+    t1 = now()
+    recovered(ctx, 'storm', 'ingestor reconnected and book re-anchored',
+              lambda: ingestor_counts(stack)['connected'] == 1 and synced_after(stack, e0), 30, t1)
+    ing = ingestor_counts(stack)
+    ctx.rep.check('storm: the ingestor counted the reconnections', ing['reconnections'] >= ing0['reconnections'] + 3,
+                  f'{ing0["reconnections"]:.0f} -> {ing["reconnections"]:.0f} after 5 forced disconnects in {t1 - t0:.0f} s')
+    fresh_ml(ctx, 'storm', t1, 30)
+    stall_and_account(ctx, 'storm', allow_inflight_loss=True)
+
+
+def sc_rest429(ctx):
+    stack = ctx.stack
+    _, e0 = anchor(stack)
+    ing0 = ingestor_counts(stack)
+    st0 = check.sim_stats(stack)
+    http_send('POST', stack.sim_url + '/admin/fault', {'type': 'rest', 'status': 429, 'count': 1, 'retry_after_secs': 3})
+    t0 = now()
+    http_send('POST', stack.sim_url + '/admin/fault', {'type': 'drop_depth_diffs', 'count': 2})
+    recovered(ctx, 'rest429', 'book re-anchored after the 429 and Retry-After', lambda: synced_after(stack, e0), 30, t0)
+    ing, st = ingestor_counts(stack), check.sim_stats(stack)
+    ctx.rep.check('rest429: the ingestor got the 429, honoured Retry-After and was never banned (418)',
+                  ing['rest_429'] > ing0['rest_429'] and ing['rest_418'] == ing0['rest_418']
+                  and st['rest']['banned_418'] == st0['rest']['banned_418'],
+                  f'429s {ing0["rest_429"]:.0f}->{ing["rest_429"]:.0f}, sim rest {st["rest"]}')
+    fresh_ml(ctx, 'rest429', t0, 30)
+    stall_and_account(ctx, 'rest429')
+
+
+def sc_kill_aggregator(ctx):
+    stack, rep = ctx.stack, ctx.rep
+    time.sleep(2)
+    st_before, e_before = anchor(stack)
+    stack.procs['aggregator'].kill9()
+    t0 = now()
+    seq_ckpt = check.ckpt_seq(stack.redis, ctx.shard)
+    log(f'kill -9 aggregator: checkpoint {seq_ckpt}, anchor {st_before} epoch {e_before}')
+    time.sleep(2)
+    stack.start_service('aggregator')
+    recovered(ctx, 'kill_aggregator', 'restarted aggregator writes again (checkpoint advances, synced)',
+              lambda: (check.ckpt_seq(stack.redis, ctx.shard) or 0) > seq_ckpt and anchor(stack)[0] == 'synced',
+              45, t0)
+    _, e_after = anchor(stack)
+    rep.check('kill_aggregator: the restart rebuilt the same anchor epoch (no re-anchor needed)',
+              e_after == e_before, f'epoch {e_before} -> {e_after}')
+    fresh_ml(ctx, 'kill_aggregator', t0, 45)
+    # exactly once: the new instance applied exactly the records after the checkpoint
+    try:
+        stall(ctx)
+    except TimeoutError as e:
+        rep.check('kill_aggregator: pipeline drains after the restart', False, str(e))
+        stall_end(ctx)
+        return
+    _, records = check.kinesis_events(stack.kinesis)
+    after = sum(1 for seq, _ in records if seq > seq_ckpt)
+    agg = aggregator_counts(stack)
+    rep.check('kill_aggregator: the new instance applied exactly the records after the checkpoint '
+              '(no double apply, none skipped)', agg['applied'] == after and agg['duplicate'] == 0,
+              f'records after the checkpoint {after}, applied by the new instance {agg["applied"]:.0f}')
+    stall_and_account(ctx, 'kill_aggregator', stalled=True)
+
+
+def sc_redis_restart(ctx):
+    stack = ctx.stack
+    stack.procs['redis'].kill9()
+    t0 = now()
+    time.sleep(5)
+    stack.start_redis()
+    recovered(ctx, 'redis_restart', 'features rebuilt in the restarted (empty) Redis and synced',
+              lambda: anchor(stack)[0] == 'synced' and stack.redis.cmd('EXISTS', K_FEATURES) == 1, 90, t0)
+    fresh_ml(ctx, 'redis_restart', t0, 90)
+    ctx.rep.check('redis_restart: predictions are published to Redis again',
+                  (stack.redis.cmd('XLEN', check.K_PRED) or 0) > 0 and stack.redis.cmd('EXISTS', K_LATEST) == 1,
+                  f'XLEN {stack.redis.cmd("XLEN", check.K_PRED)}')
+    stall_and_account(ctx, 'redis_restart')
+
+
+def sc_kinesis_restart(ctx):
+    stack = ctx.stack
+    stack.procs['kinesalite'].stop()
+    t0 = now()
+    time.sleep(5)
+    stack.start_kinesalite()
+    recovered(ctx, 'kinesis_restart', 'ingestor and aggregator flow again through the restarted kinesalite',
+              lambda: check.wait_fresh_ml(stack, now(), 0.1), 60, t0)
+    fresh_ml(ctx, 'kinesis_restart', t0, 60)
+    stall_and_account(ctx, 'kinesis_restart')
+
+
+def sc_kill_inference(ctx):
+    stack, rep = ctx.stack, ctx.rep
+    stack.procs['inference'].kill9()
+    t0 = now()
+    wait_webhook(ctx, 'kill_inference', 'InferenceHealthCheckFailed', '/critical/pager', t0, 120)
+    stack.start_service('inference')
+    t1 = now()
+    fresh_ml(ctx, 'kill_inference', t1, 20)
+    time.sleep(8)
+    preds = check.predictions(stack.redis)
+    check.check_predictions(rep, preds, t1 + 4, now() - 1, 'kill_inference after restart')
+
+
+def chaos(ctx, scenarios):
+    stack, rep = ctx.stack, ctx.rep
+    if ctx.replay:
+        log('chaos: switching the exchange to the synthetic market (the replay has ended)')
+        _, e0 = anchor(stack)
+        stack.procs['exchange-sim'].stop()
+        wait_until('ingestor sees the disconnect', lambda: ingestor_counts(stack)['connected'] == 0, 30)
+        wait_until('drained', lambda: check.drained(stack, ctx.shard), 30)
+        ctx.boundary_seq = stack.kinesis.read_all(ctx.shard)[-1][0]
+        ctx.ing0 = ingestor_counts(stack)
+        t0 = now()
+        stack.start_sim('synthetic')
+        recovered(ctx, 'source_switch', 'ingestor reconnected to the new exchange and book synced',
+                  lambda: synced_after(stack, e0), 60, t0)
+        fresh_ml(ctx, 'source_switch', t0, 60)
+    else:
+        wait_until('drained', lambda: check.drained(stack, ctx.shard), 30)
+        ctx.boundary_seq = -1
+        ctx.ing0 = {k: 0 for k in ingestor_counts(stack)}
+    fns = {'gap': sc_gap, 'storm': sc_storm, 'rest429': sc_rest429, 'kill_aggregator': sc_kill_aggregator,
+           'redis_restart': sc_redis_restart, 'kinesis_restart': sc_kinesis_restart,
+           'kill_inference': sc_kill_inference}
+    for name in scenarios:
+        log(f'--- chaos scenario: {name}')
+        t = now()
+        try:
+            fns[name](ctx)
+        except Exception as e:  # noqa: BLE001 (a scenario error is a failed check, the suite goes on)
+            rep.check(f'{name}: scenario ran without error', False, f'{type(e).__name__}: {e}')
+            traceback.print_exc()
+        rep.number(f'scenario_wall_s_{name}', round(now() - t, 1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--run-dir', required=True)
+    ap.add_argument('--short', action='store_true')
+    ap.add_argument('--profile', default='debug')
+    ap.add_argument('--speed', type=float, default=None)
+    ap.add_argument('--scenarios', default=None)
+    ap.add_argument('--data', default=os.path.join(ROOT, '..', 'shared', 'data', 'market'))
+    ap.add_argument('--seed', type=int, default=7)
+    args = ap.parse_args()
+
+    files = [os.path.join(args.data, f) for f in SPOT]
+    replay = all(os.path.isfile(f) for f in files)
+    speed = args.speed or (6.0 if args.short else 3.0)
+    if not replay:
+        log(f'the spot recording is not at {args.data} ({", ".join(SPOT)}): using the synthetic market '
+            f'(--synthetic --seed {args.seed}); the recording-based checks are skipped')
+    scenarios = args.scenarios.split(',') if args.scenarios else (SHORT_SCENARIOS if args.short else SCENARIOS)
+    for s in scenarios:
+        if s and s not in SCENARIOS:
+            sys.exit(f'unknown scenario {s!r}; known: {",".join(SCENARIOS)}')
+    scenarios = [s for s in scenarios if s]
+
+    ctx = Ctx()
+    ctx.replay, ctx.speed, ctx.synthetic_secs = replay, speed, 120 if args.short else 200
+    ctx.rep = Report(os.path.join(args.run_dir, 'report.json'))
+    stack = Stack(ROOT, args.run_dir, args.profile, files if replay else [], speed, args.seed)
+    ctx.stack = stack
+    ctx.prom = Prometheus(stack.port['prom'])
+    t_start = now()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    rc = 1
+    try:
+        log(f'run dir {args.run_dir}; ports {stack.port}; profile {args.profile}; '
+            f'{"replay of the spot recording at speed " + str(speed) if replay else "synthetic market"}; '
+            f'scenarios {scenarios}')
+        stack.start_redis()
+        stack.start_kinesalite()
+        stack.start_observability('5s')
+        stack.start_sim('replay' if replay else 'synthetic')
+        ctx.t_services = now()
+        for svc in ('ingestor', 'aggregator', 'inference'):
+            stack.start_service(svc)
+        log(f'stack up in {now() - t_start:.1f} s')
+        steady(ctx)
+        ctx.rep.number('steady_phase_end_s', round(now() - t_start, 1))
+        if not hasattr(ctx, 'shard'):
+            ctx.shard = stack.kinesis.shards()[0]
+        chaos(ctx, scenarios)
+        rc = 0 if not ctx.rep.failed else 1
+    except KeyboardInterrupt:
+        log('interrupted')
+        rc = 130
+    except Exception as e:  # noqa: BLE001
+        ctx.rep.check('suite ran to the end', False, f'{type(e).__name__}: {e}')
+        traceback.print_exc()
+        rc = 1
+    finally:
+        ctx.rep.number('total_wall_s', round(now() - t_start, 1))
+        if rc != 0:
+            for name, p in stack.procs.items():
+                print(f'\n----- tail of {name} ({p.log_path}) -----\n{p.tail(25)}', flush=True)
+        stack.stop_all()
+    n_ok = sum(1 for r in ctx.rep.results if r['ok'])
+    n_fail = len(ctx.rep.failed)
+    for r in ctx.rep.failed:
+        print(f'FAILED: {r["name"]} — {r["detail"]}')
+    print(f'e2e{" (short)" if args.short else ""}: {n_ok} passed, {n_fail} failed in {now() - t_start:.0f} s '
+          f'(report {ctx.rep.path})', flush=True)
+    sys.exit(rc if rc else (1 if n_fail else 0))
+
+
+if __name__ == '__main__':
+    main()
