@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The schema's promises: exact exposed names, golden expositions, unique names, conventions.
 
 use metrics_schema::{
