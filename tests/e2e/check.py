@@ -102,14 +102,33 @@ def check_predictions(rep, preds, t_from, t_to, label, max_late_ms=500):
 
 # --- Kinesis / accounting --------------------------------------------------------------------------
 
+_DECODED = {}
+
+
 def kinesis_events(kinesis):
-    """[(seq, record dict)] of the single shard, decoded."""
+    """[(seq, record dict)] of the single shard, decoded (decoded records are cached by sequence
+    number: kinesalite keeps them across restarts, so a record never changes)."""
     shards = kinesis.shards()
     out = []
     for shard in shards:
         for seq, data in kinesis.read_all(shard):
-            out.append((seq, decode_record(data)))
+            rec = _DECODED.get(seq)
+            if rec is None:
+                rec = _DECODED[seq] = decode_record(data)
+            out.append((seq, rec))
     return shards, out
+
+
+def redis_book_at_checkpoint(redis, shard):
+    """(book hash, checkpoint seq) read consistently: the flush writes both in one script, so equal
+    checkpoints before and after the book read mean the book is the state at that checkpoint."""
+    for _ in range(50):
+        c1 = ckpt_seq(redis, shard)
+        b = redis.hgetall_str(K_BOOK)
+        if ckpt_seq(redis, shard) == c1:
+            return b, c1
+        time.sleep(0.05)
+    raise RuntimeError('the checkpoint kept moving while reading the book')
 
 
 def count_events(records, after_seq=-1):
@@ -136,8 +155,7 @@ def drained(stack, shard):
     return bool(recs) and ckpt_seq(stack.redis, shard) == recs[-1][0]
 
 
-def check_book_against(rep, label, redis, bids, asks, last_u):
-    b = redis.hgetall_str(K_BOOK)
+def check_book_against(rep, label, b, bids, asks, last_u):
     got_b, got_a = parse_redis_levels(b.get('bids', '')), parse_redis_levels(b.get('asks', ''))
     n = min(len(got_b), len(bids), 10), min(len(got_a), len(asks), 10)
     ok = b.get('state') == 'synced' and got_b[:n[0]] == bids[:n[0]] and got_a[:n[1]] == asks[:n[1]] and n[0] >= 5
@@ -150,10 +168,15 @@ def check_book_against(rep, label, redis, bids, asks, last_u):
     return ok and ok_u
 
 
-def check_book_vs_kinesis(rep, label, stack, records):
-    book = book_from_events([ev for _, rec in records for ev in rec['events']])
+def check_book_vs_kinesis(rep, label, stack, shard, records=None):
+    """Redis's book against the book python rebuilds from every Kinesis event up to the checkpoint
+    the book was written with (nothing lost, nothing applied twice on the way to Redis)."""
+    b, ck = redis_book_at_checkpoint(stack.redis, shard)
+    if records is None or not records or records[-1][0] < (ck or 0):
+        _, records = kinesis_events(stack.kinesis)
+    book = book_from_events([ev for seq, rec in records if seq <= (ck or -1) for ev in rec['events']])
     bids, asks = book.top(10)
-    return check_book_against(rep, label, stack.redis, bids, asks, book.last_u)
+    return check_book_against(rep, label, b, bids, asks, book.last_u)
 
 
 # --- Prometheus -------------------------------------------------------------------------------------
@@ -171,7 +194,7 @@ def seed_000_names(doc):
     out = []
     items = doc if isinstance(doc, list) else doc.get('metrics', [])
     for m in items:
-        if m.get('origin') in ('seed 000', 'seed_000', 'seed000') and m.get('service') in ('ingestor', 'aggregator', 'inference'):
+        if m.get('origin') in ('seed-000', 'seed 000') and m.get('service') in ('ingestor', 'aggregator', 'inference'):
             out.append((m['service'], m['name'], m['type']))
     return out
 

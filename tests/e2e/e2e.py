@@ -22,8 +22,14 @@ from stack import Stack, log, wait_until
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCENARIOS = ['gap', 'storm', 'rest429', 'kill_aggregator', 'redis_restart', 'kinesis_restart', 'kill_inference']
 SHORT_SCENARIOS = ['gap', 'kill_aggregator', 'kill_inference']
-# Alerts allowed to be firing at the end of the steady replay (alertname -> why). See docs/e2e.md.
-STEADY_FIRING_OK = {}
+# Alerts allowed to fire during the steady replay: alertname -> (only within this many seconds of
+# the inference process starting, why). See docs/e2e.md.
+STEADY_FIRING_OK = {
+    'PredictionFrequencyLow': (
+        150, 'cold-start artifact of the rule: rate(inference_predictions_total[2m]) divides by the full '
+             '2 min while the counter is younger than that, so it reads < 0.4/s for ~96 s after a start; '
+             'with for: 1m it fires ~65 s after every inference start and resolves ~30 s later'),
+}
 SPOT = ('hftbacktest/examples/spot/btcusdt_20240808.gz', 'hftbacktest/examples/spot/btcusdt_20240809.gz')
 RECORDING_SECONDS = 651  # spot pair, receive-time span (docs/simulator.md)
 
@@ -172,17 +178,22 @@ def steady(ctx):
                   f'redis {b.get("best_bid")}/{b.get("best_ask")}, last bookTicker {lt["bid"]}/{lt["ask"]} '
                   f'(u {lt["u"]})')
         bids, asks = facts['top']
-        check.check_book_against(rep, 'final book vs recording', stack.redis, bids, asks, facts['book_last_u'])
-    check.check_book_vs_kinesis(rep, 'final book vs Kinesis', stack, records)
+        check.check_book_against(rep, 'final book vs recording', b, bids, asks, facts['book_last_u'])
+    check.check_book_vs_kinesis(rep, 'final book vs Kinesis', stack, shard, records)
 
     # Prometheus: give it one more scrape of every job after the drain
     time.sleep(11)
     check.check_prometheus(rep, stack, ctx.prom)
+    t_inf = ctx.t_services
+    age = now() - t_inf
     firing = check.firing_alerts(ctx.prom)
-    unexpected = [a for a in firing if a not in STEADY_FIRING_OK]
-    hooks = [a for a in stack.webhook.alerts() if a[2] == 'firing' and a[3] not in STEADY_FIRING_OK]
-    rep.check('steady: no alert fires (outside the documented expected set)', not unexpected and not hooks,
-              f'firing {firing}, pending {check.pending_alerts(ctx.prom)}, webhook {hooks[:5]}')
+    unexpected = [a for a in firing if a not in STEADY_FIRING_OK or age > STEADY_FIRING_OK[a][0]]
+    hooks = [a for a in stack.webhook.alerts() if a[2] == 'firing']
+    bad_hooks = [a for a in hooks if a[3] not in STEADY_FIRING_OK or a[0] - t_inf > STEADY_FIRING_OK[a[3]][0]]
+    expected = sorted({f'{a[3]} at +{a[0] - t_inf:.0f} s' for a in hooks if a not in bad_hooks})
+    rep.check('steady: no alert fires (outside the documented expected set)', not unexpected and not bad_hooks,
+              f'firing now {firing}, pending {check.pending_alerts(ctx.prom)}, expected notifications seen '
+              f'{expected}' + (f', unexpected notifications {bad_hooks[:5]}' if bad_hooks else ''))
 
 
 # --- phase 2: chaos -----------------------------------------------------------------------------------
@@ -217,6 +228,9 @@ def stall_and_account(ctx, label, allow_inflight_loss=False, stalled=False):
     ing = ingestor_counts(stack)
     _, records = check.kinesis_events(stack.kinesis)
     kc = check.count_events(records, ctx.boundary_seq)
+    if now() > ctx.stall_until - 0.3:
+        rep.check(f'{label}: accounting read inside the stall', False,
+                  'the reads took longer than the stall; the counts below may be inconsistent')
     recv = {k: ing[k] - ctx.ing0[k] for k in s}
     drops = ing['drop_intentional'] - ctx.ing0['drop_intentional']
     k_market = {k: kc.get(k, 0) for k in s}
@@ -235,7 +249,7 @@ def stall_and_account(ctx, label, allow_inflight_loss=False, stalled=False):
     agg = aggregator_counts(stack)
     rep.check(f'{label}: no duplicate, poison or unknown-schema record at the aggregator',
               agg['duplicate'] == agg['poison'] == agg['unknown_schema'] == 0, json.dumps(agg))
-    check.check_book_vs_kinesis(rep, f'{label}', stack, records)
+    check.check_book_vs_kinesis(rep, f'{label}', stack, ctx.shard, records)
     stall_end(ctx)
 
 
