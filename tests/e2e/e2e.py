@@ -112,12 +112,20 @@ def steady(ctx):
                 lag = stack.redis.hgetall_str(K_FEATURES).get('state')
             except Exception:  # noqa: BLE001
                 pass
-            log(f'replay: {st["source"]["events"]} source events, sent {st["sent"]}, anchor {lag}')
+            log(f'source: {st["source"]["events"]} events, sent {st["sent"]}, anchor {lag}')
         time.sleep(0.5)
-    ctx.rep.number('replay_wall_s', round(t_finished - t_services, 1))
-    log(f'source finished after {t_finished - t_services:.1f} s (speed {ctx.speed})')
     shard = stack.kinesis.shards()[0]
     ctx.shard = shard
+    if ctx.replay:
+        ctx.rep.number('replay_wall_s', round(t_finished - t_services, 1))
+        log(f'source finished after {t_finished - t_services:.1f} s (speed {ctx.speed})')
+    else:
+        # the synthetic market never ends: pause it so the accounting below sees a quiet pipeline
+        log(f'synthetic market ran {t_finished - t_services:.1f} s; stalling it for the accounting')
+        try:
+            stall(ctx)
+        except TimeoutError as e:
+            rep.check('pipeline drains during the stall', False, str(e))
     _, waited = wait_until('pipeline drained (checkpoint = last Kinesis record)', lambda: check.drained(stack, shard), 60)
     rep.check('pipeline drains after the replay', True, f'{waited:.1f} s after the source finished')
 
@@ -146,6 +154,9 @@ def steady(ctx):
     kc = check.count_events(records)
     ctx.boundary_seq = records[-1][0]
     log(f'accounting: sim sent {s}, ingestor {ing}, kinesis {kc} in {len(records)} records, aggregator {agg}')
+    if not facts:
+        log('no recording: the recording-based checks (sent = recorded events, final book = last '
+            'bookTicker) are skipped')
     if facts:
         c = facts['counts']
         exp = {'trade': c['trade'], 'best_bid_ask': c['bookTicker'], 'depth_diff': c['depth']}

@@ -71,7 +71,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "$short" -eq 1 ]; then
-  echo "e2e: SHORT variant (make test): replay + steady-state checks + chaos gap, kill_aggregator, kill_inference;"
+  echo "e2e: SHORT variant (make test): replay (speed 6) + steady-state checks + chaos gap, kill_aggregator, kill_inference;"
   echo "e2e: 'make e2e' runs the full suite (all 7 chaos scenarios)."
 fi
 echo "e2e: profile $profile, run dir $run_dir, time limit ${limit}s"
