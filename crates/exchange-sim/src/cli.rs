@@ -17,7 +17,8 @@ pub struct Args {
     /// Listen address for WebSocket, REST and admin (loopback recommended).
     #[arg(long, default_value = "127.0.0.1:9443", env = "EXCHANGE_SIM_LISTEN")]
     pub listen: SocketAddr,
-    /// Replay recorded `<local_recv_ns> <json>` files (plain or .gz), back to back. Repeatable.
+    /// Replay recordings (plain or .gz), back to back: `<local_recv_ns> <json>` lines, or the
+    /// ingestor recorder's `<local_recv_ns> <base64 SBE>` (a DIR = its sbe-*.gz files). Repeatable.
     #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
     pub replay: Vec<PathBuf>,
     /// Synthetic limit-order-book market (the default when no --replay is given).

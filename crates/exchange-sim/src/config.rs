@@ -10,7 +10,8 @@ use crate::synthetic::SyntheticParams;
 /// Where market events come from.
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
-    /// Replay recorded `<local_recv_ns> <json>` files (plain or gzip), in order.
+    /// Replay recordings (plain or gzip), in order: `<local_recv_ns> <json>` lines or the ingestor
+    /// recorder's `<local_recv_ns> <base64 SBE frame>` (a directory = its `sbe-*.gz` files).
     Replay {
         /// Files, replayed back to back.
         files: Vec<PathBuf>,

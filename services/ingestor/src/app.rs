@@ -155,6 +155,7 @@ pub async fn start(
             symbols.clone(),
             snap_tx.clone(),
             health.clone(),
+            metrics.clone(),
             shutdown.clone(),
         )));
     }

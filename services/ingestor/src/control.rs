@@ -37,6 +37,7 @@ pub async fn run(
     symbols: Vec<Arc<str>>,
     tx: mpsc::Sender<SnapshotRequest>,
     health: Health,
+    metrics: metrics_schema::IngestorMetrics,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
@@ -93,6 +94,11 @@ pub async fn run(
                     if let Some(req) = parse_entry(symbol, &fields) {
                         tracing::info!(%symbol, %id, epoch = fields.get("epoch").map(String::as_str), "re-anchor requested");
                         let _ = tx.try_send(req);
+                    } else {
+                        metrics.error(
+                            metrics_schema::labels::ErrorType::Malformed,
+                            metrics_schema::labels::Stage::Redis,
+                        );
                     }
                     if let Some(slot) = ids.get_mut(i) {
                         *slot = id;

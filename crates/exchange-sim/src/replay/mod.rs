@@ -1,6 +1,12 @@
-//! Replay of recorded Binance JSON streams (`<local_recv_ns> <json>` per line, plain or gzip; the
-//! hftbacktest collector format) as SBE.
+//! Replay of recorded market data, plain or gzip (multi-member), in either of two line formats,
+//! detected per line:
+//! - `<local_recv_ns> <json>`: recorded Binance JSON streams (the hftbacktest collector format),
+//!   converted to SBE;
+//! - `<local_recv_ns> <base64 SBE frame>`: the ingestor's recorder (`--record DIR`), served as
+//!   recorded ([`sbe`]). A directory stands for its recorder files `sbe-YYYYMMDD-HH.gz`, in name
+//!   (= time) order.
 //!
+//! JSON lines:
 //! Each line is parsed once by [`market::recording::parse_line`] (exact ticks / lots for the served
 //! book) and converted to its SBE frame by [`binance_sbe::json_to_sbe`] (exact decimals). Quirks of
 //! the recordings:
@@ -10,6 +16,7 @@
 //!   the snapshot ([`crate::feed::MarketState`]);
 //! - pacing follows the local receive time, which orders all streams.
 
+mod sbe;
 mod shift;
 
 use std::fs::File;
@@ -68,10 +75,16 @@ impl std::fmt::Debug for ReplaySource {
 }
 
 impl ReplaySource {
-    /// A replay of `files` (checked to exist).
-    pub fn new(files: Vec<PathBuf>) -> Result<Self, SourceError> {
-        for f in &files {
-            if !f.is_file() {
+    /// A replay of `files` (checked to exist); a directory stands for its recorder files
+    /// (`sbe-*.gz`, sorted by name, i.e. by hour).
+    pub fn new(paths: Vec<PathBuf>) -> Result<Self, SourceError> {
+        let mut files = Vec::with_capacity(paths.len());
+        for f in paths {
+            if f.is_dir() {
+                files.extend(recorder_files(&f)?);
+            } else if f.is_file() {
+                files.push(f);
+            } else {
                 return Err(SourceError::Io {
                     path: f.display().to_string(),
                     source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
@@ -139,6 +152,72 @@ impl ReplaySource {
 
     /// Converts the current line; `Ok(None)` for lines of streams the simulator does not serve.
     fn convert(&mut self) -> Result<Option<SourceEvent>, SourceError> {
+        match self.line.trim().split_once(' ') {
+            Some((_, payload)) if !sbe::is_json(payload) => self.convert_sbe(),
+            _ => self.convert_json(),
+        }
+    }
+
+    /// A recorder line: `<local_recv_ns> <base64 SBE frame>`, served as recorded.
+    fn convert_sbe(&mut self) -> Result<Option<SourceEvent>, SourceError> {
+        let (ns, payload) = self.line.trim().split_once(' ').unwrap_or_default();
+        let local_ns: u64 = ns
+            .parse()
+            .map_err(|_| self.line_error(format!("bad receive time `{ns}`")))?;
+        let mut frame = Vec::with_capacity(payload.len() * 3 / 4);
+        if sbe::base64_decode(payload, &mut frame).is_none() {
+            return Err(self.line_error("neither JSON nor base64".into()));
+        }
+        let decoded = sbe::decode(&frame, &self.scale).map_err(|e| self.line_error(e))?;
+        let local_us = local_ns / 1000;
+        let first_pass = self.pass == 0;
+        if first_pass {
+            self.span.time_us(local_us);
+        }
+        let pacing_us = local_us + self.shift.time_us;
+        let (stream, mut diff, event_time_us) = match decoded {
+            sbe::Decoded::Snapshot(mut snap) => {
+                if first_pass {
+                    self.span.update_id(snap.last_update_id);
+                }
+                self.shift.snapshot(&mut snap);
+                let kind = EventKind::Snapshot(snap);
+                return Ok(Some(SourceEvent { pacing_us, kind }));
+            }
+            sbe::Decoded::Frame {
+                stream,
+                diff,
+                event_time_us,
+                update_ids,
+                trade_ids,
+            } => {
+                if first_pass {
+                    self.span.time_us(event_time_us);
+                    update_ids.into_iter().for_each(|u| self.span.update_id(u));
+                    trade_ids.into_iter().for_each(|t| self.span.trade_id(t));
+                }
+                (stream, diff, event_time_us)
+            }
+        };
+        if !self.shift.is_zero() {
+            self.shift.frame(&mut frame);
+            if let Some(d) = diff.as_mut() {
+                self.shift.diff(d);
+            }
+        }
+        Ok(Some(SourceEvent {
+            pacing_us,
+            kind: EventKind::Frame {
+                stream,
+                frame,
+                diff,
+                event_time_us: event_time_us + self.shift.time_us,
+            },
+        }))
+    }
+
+    /// A JSON line (collector format), converted to SBE.
+    fn convert_json(&mut self) -> Result<Option<SourceEvent>, SourceError> {
         let parsed =
             parse_line(&self.line, self.line_no, &self.scale).map_err(|e| self.line_error(e.to_string()))?;
         let Some(rec) = parsed else { return Ok(None) };
@@ -216,6 +295,30 @@ impl ReplaySource {
             },
         }))
     }
+}
+
+/// The recorder's files in `dir` (`sbe-*.gz`), sorted by name.
+fn recorder_files(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let io = |source| SourceError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with("sbe-") && name.ends_with(".gz") && path.is_file() {
+            files.push(path);
+        }
+    }
+    if files.is_empty() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no recorder files (sbe-*.gz) in the directory",
+        )));
+    }
+    files.sort();
+    Ok(files)
 }
 
 impl Source for ReplaySource {
