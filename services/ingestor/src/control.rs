@@ -23,12 +23,18 @@ fn symbol_of(key: &str) -> Option<&str> {
     key.strip_prefix('{')?.strip_suffix("}:control")
 }
 
+/// One control entry's fields, as raw bytes: anyone with write access to the key can add an
+/// entry, and a non-UTF-8 value must be counted and skipped, not stall the reader.
+pub type Fields = HashMap<Vec<u8>, Vec<u8>>;
+
 /// A snapshot request from one control entry's fields, if it asks for one.
-pub fn parse_entry(symbol: &Arc<str>, fields: &HashMap<String, String>) -> Option<SnapshotRequest> {
-    (fields.get("type").map(String::as_str) == Some("snapshot_request")).then(|| SnapshotRequest {
-        symbol: symbol.clone(),
-        reason: SnapshotReason::Control,
-        min_update_id: None,
+pub fn parse_entry(symbol: &Arc<str>, fields: &Fields) -> Option<SnapshotRequest> {
+    (fields.get(b"type".as_slice()).map(Vec::as_slice) == Some(b"snapshot_request".as_slice())).then(|| {
+        SnapshotRequest {
+            symbol: symbol.clone(),
+            reason: SnapshotReason::Control,
+            min_update_id: None,
+        }
     })
 }
 
@@ -63,13 +69,13 @@ pub async fn run(
         health.set("control", Level::Healthy, "connected", None);
         backoff.reset();
         loop {
-            let read = client.xread_map::<String, String, String, String, _, _>(
+            let read = client.xread_map::<String, String, Vec<u8>, Vec<u8>, _, _>(
                 Some(100),
                 Some(1000),
                 keys.clone(),
                 ids.clone(),
             );
-            let resp: XReadResponse<String, String, String, String> = tokio::select! {
+            let resp: XReadResponse<String, String, Vec<u8>, Vec<u8>> = tokio::select! {
                 _ = shutdown.cancelled() => {
                     let _ = client.quit().await;
                     return;
@@ -92,7 +98,10 @@ pub async fn run(
                 };
                 for (id, fields) in entries {
                     if let Some(req) = parse_entry(symbol, &fields) {
-                        tracing::info!(%symbol, %id, epoch = fields.get("epoch").map(String::as_str), "re-anchor requested");
+                        let epoch = fields
+                            .get(b"epoch".as_slice())
+                            .map(|e| String::from_utf8_lossy(e));
+                        tracing::info!(%symbol, %id, epoch = epoch.as_deref(), "re-anchor requested");
                         let _ = tx.try_send(req);
                     } else {
                         metrics.error(
@@ -140,11 +149,12 @@ mod tests {
     fn only_snapshot_request_entries_ask_for_a_snapshot() {
         let sym: Arc<str> = Arc::from("BTCUSDT");
         let fields =
-            |t: &str| HashMap::from([("type".to_string(), t.to_string()), ("epoch".into(), "7".into())]);
-        let req = parse_entry(&sym, &fields("snapshot_request")).unwrap();
+            |t: &[u8]| Fields::from([(b"type".to_vec(), t.to_vec()), (b"epoch".to_vec(), b"7".to_vec())]);
+        let req = parse_entry(&sym, &fields(b"snapshot_request")).unwrap();
         assert_eq!(req.reason, SnapshotReason::Control);
         assert_eq!(&*req.symbol, "BTCUSDT");
-        assert!(parse_entry(&sym, &fields("something_else")).is_none());
-        assert!(parse_entry(&sym, &HashMap::new()).is_none());
+        assert!(parse_entry(&sym, &fields(b"something_else")).is_none());
+        assert!(parse_entry(&sym, &fields(b"\xff\xfesnapshot_request")).is_none());
+        assert!(parse_entry(&sym, &Fields::new()).is_none());
     }
 }

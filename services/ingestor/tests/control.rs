@@ -123,12 +123,18 @@ async fn a_control_entry_triggers_a_snapshot_and_malformed_entries_are_counted_a
         "a fresh snapshot: {after_request:?}"
     );
 
-    // Malformed entries: an unknown type and no type at all. Counted, no snapshot.
+    // Malformed entries: an unknown type, no type at all, and a value that is not UTF-8
+    // (which once stalled the reader on a parse error). Counted, no snapshot.
     assert_eq!(malformed(&m), 0);
     xadd(&redis_client, &[("type", "snapshot_please"), ("epoch", "2")]).await;
     xadd(&redis_client, &[("epoch", "3"), ("reason", "timeout")]).await;
+    let binary: Vec<(&str, Value)> = vec![("type", Value::Bytes(vec![0xff, 0xfe, 0x00].into()))];
+    let _id: String = redis_client
+        .xadd(KEY, false, ("MAXLEN", "~", 1000i64), "*", binary)
+        .await
+        .unwrap();
     wait_until(Duration::from_secs(10), "malformed entries counted", || {
-        malformed(&m) == 2
+        malformed(&m) == 3
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -156,7 +162,7 @@ async fn a_control_entry_triggers_a_snapshot_and_malformed_entries_are_counted_a
         Some("connected"),
         "the control reader stayed connected"
     );
-    assert_eq!(malformed(&m), 2);
+    assert_eq!(malformed(&m), 3);
 
     let _ = redis_client.quit().await;
     let evs = events(&rig.stop_and_read().await);
