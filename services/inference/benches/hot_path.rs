@@ -1,7 +1,13 @@
 //! Inference service bench against a real local redis-server (harness = false):
 //!
-//! * hot path (HGETALL features → checks → model → MULTI{XADD, SET}) over 5 000 iterations, on a
-//!   current-thread runtime like the service's tick thread, and the raw-socket round-trip floor;
+//! * hot path (HGETALL features → checks → model → EVALSHA publish{XADD, SET}) over 5 000
+//!   back-to-back iterations, on a current-thread runtime like the service's tick thread, and the
+//!   raw-socket floor of the same two round trips (hand-written RESP on a tokio socket, no client
+//!   library);
+//! * the same hot path under concurrent API readers: 1 000 ticks on a 10 ms wall-clock-aligned
+//!   interval (jitter measured per tick) while `wrk -t2 -c16` reads `GET /v1/predictions/latest`
+//!   from the service's API served in-process (svc-kit shell, multi-thread runtime), every core
+//!   shared (`…_api_load`, `api_latest_*_c16_during_ticks`);
 //! * the model alone, and the cost of handing a ~5 µs run to another thread (inline vs
 //!   `spawn_blocking` vs a dedicated thread with channels) — the reason the tick runs it inline;
 //! * tick jitter of the wall-clock-aligned interval over a bounded run;
@@ -16,6 +22,7 @@ use inference::contract;
 use inference::decision::Limits;
 use inference::hot_path::{HotPath, now_us};
 use inference::models::ModelStore;
+use inference::state::Published;
 use inference::state::Shared;
 use inference::store::RedisStore;
 use serde_json::{Map, Value, json};
@@ -64,7 +71,9 @@ fn model_file() -> PathBuf {
     }
 }
 
-async fn hot_path(redis: &RedisServer, out: &mut Map<String, Value>) {
+/// Connects the store on the calling (current-thread) runtime, writes a synced features hash and
+/// loads the model: the hot path exactly as the tick thread runs it.
+async fn setup(redis: &RedisServer) -> HotPath<RedisStore> {
     let store =
         RedisStore::connect(&redis.url(), None, "BTCUSDT", 10_000, Duration::from_millis(250)).unwrap();
     assert!(store.wait_connected(Duration::from_secs(5)).await);
@@ -92,36 +101,64 @@ async fn hot_path(redis: &RedisServer, out: &mut Map<String, Value>) {
         CancellationToken::new(),
     ));
     // The bench rewrites nothing, so allow any feature age.
-    let hot = HotPath {
+    HotPath {
         store,
         shared,
         limits: Limits::new(i64::MAX / 2, 0.0),
-    };
-    let (mut total, mut read, mut model, mut publish) = (vec![], vec![], vec![], vec![]);
-    for i in 0..WARMUP + ITERATIONS {
-        let o = hot.tick(i as i64 * 2_000_000).await;
+    }
+}
+
+#[derive(Default)]
+struct Stages {
+    total: Vec<f64>,
+    read: Vec<f64>,
+    model: Vec<f64>,
+    publish: Vec<f64>,
+}
+
+impl Stages {
+    fn push(&mut self, o: &inference::hot_path::TickOutcome) {
         assert!(
             o.published.is_ok() && o.reason.is_none(),
             "{:?} {:?}",
             o.published,
             o.reason
         );
+        self.total.push(o.timings.total * 1e6);
+        self.read.push(o.timings.read * 1e6);
+        self.model.push(o.timings.model.unwrap_or(0.0) * 1e6);
+        self.publish.push(o.timings.publish * 1e6);
+    }
+
+    fn report(self, label: &str, suffix: &str, out: &mut Map<String, Value>) {
+        let keys = [
+            (format!("inference_hot_path_us_p50{suffix}"), 0.5),
+            (format!("inference_hot_path_us_p99{suffix}"), 0.99),
+            (format!("inference_hot_path_us_p999{suffix}"), 0.999),
+        ];
+        let keys: Vec<(&str, f64)> = keys.iter().map(|(k, q)| (k.as_str(), *q)).collect();
+        summary(&format!("hot path total{label}"), self.total, out, &keys);
+        summary("  redis read (HGETALL + decode)", self.read, out, &[]);
+        summary("  model (inline, in loop)", self.model, out, &[]);
+        summary(
+            "  publish (serialise + EVALSHA {XADD, SET})",
+            self.publish,
+            out,
+            &[],
+        );
+    }
+}
+
+/// Back-to-back ticks, as the earlier measurements were taken.
+async fn hot_path(hot: &HotPath<RedisStore>, out: &mut Map<String, Value>) {
+    let mut st = Stages::default();
+    for i in 0..WARMUP + ITERATIONS {
+        let o = hot.tick(i as i64 * 2_000_000).await;
         if i >= WARMUP {
-            total.push(o.timings.total * 1e6);
-            read.push(o.timings.read * 1e6);
-            model.push(o.timings.model.unwrap_or(0.0) * 1e6);
-            publish.push(o.timings.publish * 1e6);
+            st.push(&o);
         }
     }
-    let keys = [
-        ("inference_hot_path_us_p50", 0.5),
-        ("inference_hot_path_us_p99", 0.99),
-        ("inference_hot_path_us_p999", 0.999),
-    ];
-    summary("hot path total", total, out, &keys);
-    summary("  redis read (HGETALL)", read, out, &[]);
-    summary("  model (inline, in loop)", model, out, &[]);
-    summary("  publish (serialise + MULTI XADD SET EXEC)", publish, out, &[]);
+    st.report("", "", out);
 }
 
 fn model_alone(out: &mut Map<String, Value>) -> Arc<inference::models::LoadedModel> {
@@ -252,6 +289,11 @@ fn wrk(url: &str, threads: &str, cpu: Option<&str>) -> Option<(f64, f64)> {
         "wrk {threads} -c16 -d10s{}:\n{text}",
         cpu.map(|c| format!(" (pinned to cpu {c})")).unwrap_or_default()
     );
+    parse_wrk(&text)
+}
+
+/// (requests/s, p99 ms) from `wrk --latency` output.
+fn parse_wrk(text: &str) -> Option<(f64, f64)> {
     let field = |prefix: &str| {
         text.lines()
             .map(str::trim)
@@ -330,35 +372,189 @@ fn api_load(redis: &RedisServer, out: &mut Map<String, Value>) {
     let _ = svc.terminate(Duration::from_secs(20));
 }
 
-/// The floor of one HGETALL round trip on a raw tokio socket (no client library), to tell the
-/// client's overhead from loopback's.
+fn bulk(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
+    out.extend_from_slice(b);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        bulk(&mut out, a);
+    }
+    out
+}
+
+/// Reads one complete reply of known length (`expected` bytes).
+async fn read_exact_len(s: &mut tokio::net::TcpStream, buf: &mut [u8], expected: usize) {
+    use tokio::io::AsyncReadExt;
+    let mut got = 0;
+    while got < expected {
+        got += s.read(&mut buf[got..]).await.unwrap();
+    }
+}
+
+/// The floor of the hot path's two round trips on a raw tokio socket (no client library, no
+/// parsing: the reply lengths are learnt once), to tell the client's overhead from loopback's.
 async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     s.set_nodelay(true).unwrap();
-    let cmd = b"*2\r\n$7\r\nHGETALL\r\n$18\r\n{BTCUSDT}:features\r\n";
-    let mut buf = vec![0u8; 8192];
-    s.write_all(cmd).await.unwrap();
+    let mut buf = vec![0u8; 16384];
+    let hgetall = resp(&[b"HGETALL", b"{BTCUSDT}:features"]);
+    s.write_all(&resp(&[
+        b"SCRIPT",
+        b"LOAD",
+        inference::store::PUBLISH_LUA.as_bytes(),
+    ]))
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let expected = s.read(&mut buf).await.unwrap();
-    let mut us = Vec::new();
-    for i in 0..5500 {
+    let n = s.read(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).to_string();
+    let sha = text.lines().nth(1).unwrap().trim().to_string();
+    let json = br#"{"symbol":"BTCUSDT","tick_time_us":1700000000000000,"target_time_us":1700000010000000,"horizon_s":10,"mid":61602.015,"predicted_mid":61602.1,"expected_return":1.3e-6,"expected_return_bps":0.013,"p_up":0.52,"confidence":0.52,"direction":"up","served_by":"ml","variant":"ml","model_version":"mlp-0123456789abcdef","feature_age_ms":0.4,"feature_completeness":1.0,"anchor_epoch":1,"fallback_reason":null}"#;
+    let publish = resp(&[
+        b"EVALSHA",
+        sha.as_bytes(),
+        b"2",
+        b"{BTCUSDT}:predictions",
+        b"{BTCUSDT}:predictions:latest",
+        b"10000",
+        b"1700000000000000",
+        json,
+    ]);
+    s.write_all(&hgetall).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let read_len = s.read(&mut buf).await.unwrap();
+    s.write_all(&publish).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let publish_len = s.read(&mut buf).await.unwrap();
+    assert_eq!(
+        &buf[..publish_len],
+        b":1\r\n",
+        "{}",
+        String::from_utf8_lossy(&buf[..publish_len])
+    );
+    let (mut total, mut read, mut publ) = (vec![], vec![], vec![]);
+    for i in 0..WARMUP + ITERATIONS {
         let t = Instant::now();
-        s.write_all(cmd).await.unwrap();
-        let mut got = 0;
-        while got < expected {
-            got += s.read(&mut buf[got..]).await.unwrap();
-        }
-        if i >= 500 {
-            us.push(t.elapsed().as_secs_f64() * 1e6);
+        s.write_all(&hgetall).await.unwrap();
+        read_exact_len(&mut s, &mut buf, read_len).await;
+        let t1 = Instant::now();
+        s.write_all(&publish).await.unwrap();
+        read_exact_len(&mut s, &mut buf, publish_len).await;
+        if i >= WARMUP {
+            total.push(t.elapsed().as_secs_f64() * 1e6);
+            read.push((t1 - t).as_secs_f64() * 1e6);
+            publ.push(t1.elapsed().as_secs_f64() * 1e6);
         }
     }
     summary(
-        "floor: raw tokio socket HGETALL round trip",
-        us,
+        "floor: raw tokio socket, HGETALL + EVALSHA round trips",
+        total,
         out,
-        &[("redis_raw_hgetall_us_p50", 0.5)],
+        &[
+            ("redis_raw_two_round_trips_us_p50", 0.5),
+            ("redis_raw_two_round_trips_us_p99", 0.99),
+            ("redis_raw_two_round_trips_us_p999", 0.999),
+        ],
     );
+    summary(
+        "  raw HGETALL round trip",
+        read,
+        out,
+        &[
+            ("redis_raw_hgetall_us_p50", 0.5),
+            ("redis_raw_hgetall_us_p99", 0.99),
+        ],
+    );
+    summary(
+        "  raw EVALSHA publish round trip",
+        publ,
+        out,
+        &[("redis_raw_publish_us_p50", 0.5)],
+    );
+}
+
+/// The hot path under concurrent API readers: the service's API on the multi-thread runtime `rt`
+/// (in-process, like the service), `wrk -t2 -c16` against `GET /v1/predictions/latest`, and the
+/// tick loop's schedule on this (current-thread) runtime: 1 000 ticks of a 10 ms wall-clock-aligned
+/// interval, each measuring its jitter and running the hot path, the prediction published to the
+/// API like the tick loop does.
+fn under_api_load(
+    rt: &tokio::runtime::Runtime,
+    ct: &tokio::runtime::Runtime,
+    hot: &HotPath<RedisStore>,
+    out: &mut Map<String, Value>,
+) {
+    let token = CancellationToken::new();
+    let routes: Arc<dyn svc_kit::http::Routes> = Arc::new(inference::api::Api::new(hot.shared.clone()));
+    let (shell, _metrics) = rt
+        .block_on(svc_kit::shell::Shell::start(
+            "127.0.0.1:0".parse().unwrap(),
+            token.clone(),
+            metrics_schema::InferenceMetrics::register,
+            Some(routes),
+        ))
+        .unwrap();
+    let publish = |o: &inference::hot_path::TickOutcome| {
+        hot.shared.publish(Published {
+            tick_time_us: o.prediction.tick_time_us,
+            json: o.json.clone(),
+        });
+    };
+    publish(&ct.block_on(hot.tick(0)));
+    let url = format!("http://{}/v1/predictions/latest", shell.local_addr);
+    let child = std::process::Command::new("wrk")
+        .args(["-t2", "-c16", "-d13s", "--latency", &url])
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(child) = child else {
+        println!("api-load hot path skipped: wrk not found (make bootstrap installs it)");
+        return;
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let interval_us = 10_000;
+    let (st, jitter_ms) = ct.block_on(async {
+        let mut st = Stages::default();
+        let mut jitter_ms = Vec::new();
+        let mut interval = inference::tick::aligned_interval(interval_us);
+        for _ in 0..1_000 {
+            interval.tick().await;
+            let wall = now_us();
+            jitter_ms.push(inference::schedule::offset_us(wall, interval_us).unsigned_abs() as f64 / 1e3);
+            let o = hot
+                .tick(inference::schedule::nearest_slot_us(wall, interval_us))
+                .await;
+            st.push(&o);
+            publish(&o);
+        }
+        (st, jitter_ms)
+    });
+    let o = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    println!("wrk -t2 -c16 -d13s during the ticks (in-process API, shared cores):\n{text}");
+    if let Some((rps, p99)) = parse_wrk(&text) {
+        out.insert("api_latest_rps_c16_during_ticks".into(), json!(rps));
+        out.insert("api_latest_p99_ms_c16_during_ticks".into(), json!(p99));
+    }
+    st.report(" under API load (1 000 ticks at 10 ms)", "_api_load", out);
+    summary(
+        "  tick jitter under API load (ms as µs·1e-3)",
+        jitter_ms.iter().map(|m| m * 1e3).collect(),
+        out,
+        &[],
+    );
+    let mut j = jitter_ms;
+    j.sort_by(f64::total_cmp);
+    out.insert(
+        "tick_jitter_ms_p99_api_load".into(),
+        json!((pct(&j, 0.99) * 1000.0).round() / 1000.0),
+    );
+    token.cancel();
+    rt.block_on(shell.join());
 }
 
 fn main() {
@@ -372,24 +568,22 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    // Like the service: the tick loop and its Redis client on a current-thread runtime
-    // (`BENCH_RT=multi` runs it on the 2-worker runtime instead, for comparison).
+    // Like the service: the tick loop and its Redis client on a current-thread runtime, the API on
+    // a multi-thread one. `BENCH_ONLY=hot_path` stops after the hot-path measurements (no file).
     let ct = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    if std::env::var("BENCH_RT").as_deref() == Ok("multi") {
-        rt.block_on(hot_path(&redis, &mut out));
-    } else {
-        ct.block_on(hot_path(&redis, &mut out));
-    }
+    let hot = ct.block_on(setup(&redis));
+    ct.block_on(hot_path(&hot, &mut out));
     ct.block_on(raw_floor(redis.port, &mut out));
+    under_api_load(&rt, &ct, &hot, &mut out);
     if std::env::var("BENCH_ONLY").as_deref() == Ok("hot_path") {
         return;
     }
     let m = model_alone(&mut out);
     rt.block_on(dispatch(m, &mut out));
-    rt.block_on(jitter(&mut out));
+    ct.block_on(jitter(&mut out));
     api_load(&redis, &mut out);
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);

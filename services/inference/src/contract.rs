@@ -2,7 +2,6 @@
 //! [`encode`] writes the same layout; tests and the bench use it to play the aggregator.
 
 use bytes::Bytes;
-use std::collections::HashMap;
 
 /// Layout version this reader understands.
 pub const FORMAT: u32 = 1;
@@ -62,12 +61,76 @@ pub enum DecodeError {
     Format(u32),
 }
 
-type Fields = HashMap<String, Bytes>;
+/// The fields of the hash this reader uses (the others are diagnostics, or added later by a
+/// compatible change, and are skipped).
+const FIELDS: [&str; 13] = [
+    "fmt",
+    "v",
+    "sig",
+    "n",
+    "values",
+    "warm",
+    "completeness",
+    "mid",
+    "event_time_us",
+    "compute_time_us",
+    "epoch",
+    "state",
+    "usable",
+];
+
+/// One `HGETALL {S}:features` reply, as field slots: no map, no copies (the values share the
+/// reply's read buffer). Filled field by field from the reply's pairs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawFeatures {
+    slots: [Option<Bytes>; FIELDS.len()],
+    /// Field/value pairs the reply held, used or not (0 ⇔ the key does not exist).
+    pairs: usize,
+}
+
+impl RawFeatures {
+    /// Records one field of the reply (unknown fields are counted and skipped).
+    pub fn insert(&mut self, field: &[u8], value: Bytes) {
+        self.pairs += 1;
+        if let Some(i) = FIELDS.iter().position(|f| f.as_bytes() == field) {
+            self.slots[i] = Some(value);
+        }
+    }
+
+    /// Drops a field (tests: a hash without it).
+    pub fn remove(&mut self, field: &str) {
+        if let Some(i) = FIELDS.iter().position(|f| *f == field)
+            && self.slots[i].take().is_some()
+        {
+            self.pairs -= 1;
+        }
+    }
+
+    /// No field at all: the key does not exist.
+    pub fn is_empty(&self) -> bool {
+        self.pairs == 0
+    }
+
+    fn get(&self, field: &str) -> Option<&[u8]> {
+        let i = FIELDS.iter().position(|f| *f == field)?;
+        self.slots[i].as_deref()
+    }
+}
+
+impl<K: AsRef<[u8]>, V: Into<Bytes>> FromIterator<(K, V)> for RawFeatures {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let mut raw = RawFeatures::default();
+        for (k, v) in pairs {
+            raw.insert(k.as_ref(), v.into());
+        }
+        raw
+    }
+}
+
+type Fields = RawFeatures;
 
 fn raw<'a>(f: &'a Fields, field: &'static str) -> Result<&'a [u8], DecodeError> {
-    f.get(field)
-        .map(|b| b.as_ref())
-        .ok_or(DecodeError::Missing(field))
+    f.get(field).ok_or(DecodeError::Missing(field))
 }
 
 fn text<'a>(f: &'a Fields, field: &'static str) -> Result<&'a str, DecodeError> {
@@ -195,10 +258,7 @@ mod tests {
     use super::*;
 
     fn fields(snap: &FeatureSnapshot) -> Fields {
-        encode(snap)
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), Bytes::from(v)))
-            .collect()
+        encode(snap).into_iter().collect()
     }
 
     #[test]
@@ -220,7 +280,7 @@ mod tests {
     #[test]
     fn values_whose_length_disagrees_with_n_are_refused() {
         let mut f = fields(&synced_snapshot(1.0, 0));
-        f.insert("values".into(), Bytes::from_static(&[0u8; 12]));
+        f.insert(b"values", Bytes::from_static(&[0u8; 12]));
         assert!(matches!(
             decode(&f),
             Err(DecodeError::Malformed { field: "values", .. })
@@ -232,14 +292,24 @@ mod tests {
         let mut f = fields(&synced_snapshot(1.0, 0));
         f.remove("epoch");
         assert_eq!(decode(&f), Err(DecodeError::Missing("epoch")));
-        f.insert("fmt".into(), Bytes::from_static(b"2"));
+        f.insert(b"fmt", Bytes::from_static(b"2"));
         assert_eq!(decode(&f), Err(DecodeError::Format(2)));
+    }
+
+    #[test]
+    fn reply_fields_this_reader_does_not_use_are_skipped() {
+        let snap = synced_snapshot(1.0, 0);
+        let mut f = fields(&snap);
+        f.insert(b"added_by_a_compatible_change", Bytes::from_static(b"x"));
+        assert_eq!(decode(&f), Ok(snap));
+        assert!(RawFeatures::default().is_empty());
+        assert!(!f.is_empty());
     }
 
     #[test]
     fn unknown_anchor_state_is_malformed() {
         let mut f = fields(&synced_snapshot(1.0, 0));
-        f.insert("state".into(), Bytes::from_static(b"weird"));
+        f.insert(b"state", Bytes::from_static(b"weird"));
         assert!(matches!(
             decode(&f),
             Err(DecodeError::Malformed { field: "state", .. })

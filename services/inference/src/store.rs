@@ -1,13 +1,28 @@
-//! Redis I/O of the hot path, two round trips per tick: `HGETALL {S}:features` (the one read of
-//! docs/redis-contract.md), and one MULTI/EXEC carrying `XADD {S}:predictions MAXLEN ~ N` and
-//! `SET {S}:predictions:latest` (fred sends the whole transaction in one write).
+//! Redis I/O of the hot path, two round trips per tick:
+//!
+//! * `HGETALL {S}:features` (the one read of docs/redis-contract.md), sent as a raw command so the
+//!   reply's frame is decoded straight into [`RawFeatures`] slots (no maps, no copies);
+//! * one `EVALSHA` of [`PUBLISH_LUA`]: `XADD {S}:predictions MAXLEN ~ N * tick_us <slot> json <p>`
+//!   and `SET {S}:predictions:latest <p>`, which Redis runs atomically (like MULTI/EXEC, but one
+//!   command: fred writes and flushes each command of a MULTI/EXEC separately, four small writes).
+//!
+//! TCP_NODELAY is set: every write is a complete request the server should see at once.
 
+use crate::contract::RawFeatures;
 use bytes::Bytes;
+use fred::error::ErrorKind;
 use fred::prelude::*;
-use fred::types::streams::XCap;
+use fred::types::scripts::Script;
+use fred::types::{ClusterHash, CustomCommand, Resp3Frame};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
+
+/// The atomic publish: KEYS = stream, latest; ARGV = maxlen, tick slot (µs), prediction JSON.
+pub const PUBLISH_LUA: &str =
+    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'tick_us', ARGV[2], 'json', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1";
 
 /// Why a round trip failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +38,7 @@ pub enum StoreError {
 /// What the tick loop needs from storage (Redis in production; adaptable if the contract moves).
 pub trait HotPathStore: Send + Sync + 'static {
     /// The features hash (`None` when the key does not exist).
-    fn read_features(
-        &self,
-    ) -> impl Future<Output = Result<Option<HashMap<String, Bytes>>, StoreError>> + Send;
+    fn read_features(&self) -> impl Future<Output = Result<Option<RawFeatures>, StoreError>> + Send;
     /// Append the prediction to the bounded stream and set the latest key, atomically.
     fn publish(&self, tick_time_us: i64, json: Bytes) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn is_connected(&self) -> bool;
@@ -52,8 +65,13 @@ impl Keys {
 pub struct RedisStore {
     client: Client,
     keys: Keys,
-    maxlen: i64,
     timeout: Duration,
+    /// Per-tick arguments built once (cloning a `Value` only bumps a refcount).
+    hgetall: CustomCommand,
+    features_key: Value,
+    publish: Script,
+    publish_keys: Vec<Key>,
+    maxlen: Value,
 }
 
 impl RedisStore {
@@ -94,16 +112,22 @@ impl RedisStore {
                 c.connection_timeout = Duration::from_secs(2);
                 c.internal_command_timeout = Duration::from_secs(2);
                 c.max_command_attempts = 1;
+                c.tcp.nodelay = Some(true);
             })
             .with_performance_config(|p| {
                 p.default_command_timeout = timeout;
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
             .build()?;
+        let keys = Keys::new(symbol);
         Ok(RedisStore {
             client,
-            keys: Keys::new(symbol),
-            maxlen: i64::try_from(maxlen).unwrap_or(i64::MAX),
+            hgetall: CustomCommand::new_static("HGETALL", ClusterHash::FirstKey, false),
+            features_key: Value::from(Bytes::from(keys.features.clone())),
+            publish: Script::from_lua(PUBLISH_LUA),
+            publish_keys: vec![Key::from(keys.stream.as_str()), Key::from(keys.latest.as_str())],
+            maxlen: Value::from(Bytes::from(maxlen.to_string())),
+            keys,
             timeout,
         })
     }
@@ -152,22 +176,77 @@ impl RedisStore {
     }
 }
 
+fn reply_error(message: &str) -> StoreError {
+    StoreError::Redis(fred::error::Error::new(ErrorKind::Unknown, message.to_string()))
+}
+
+/// A bulk or simple string of the reply (the value shares the reply's buffer).
+fn frame_bytes(frame: Resp3Frame) -> Option<Bytes> {
+    match frame {
+        Resp3Frame::BlobString { data, .. }
+        | Resp3Frame::SimpleString { data, .. }
+        | Resp3Frame::VerbatimString { data, .. } => Some(data),
+        _ => None,
+    }
+}
+
+/// The `HGETALL` reply (RESP2 flat array of field/value pairs, or a RESP3 map) into field slots;
+/// `None` for an empty reply (the key does not exist).
+pub fn features_from_frame(frame: Resp3Frame) -> Result<Option<RawFeatures>, StoreError> {
+    let mut raw = RawFeatures::default();
+    let mut field = |k: Resp3Frame, v: Resp3Frame| match (frame_bytes(k), frame_bytes(v)) {
+        (Some(k), Some(v)) => {
+            raw.insert(&k, v);
+            Ok(())
+        }
+        _ => Err(reply_error("HGETALL reply holds a non-string field or value")),
+    };
+    match frame {
+        Resp3Frame::Array { data, .. } => {
+            if data.len() % 2 != 0 {
+                return Err(reply_error("HGETALL reply has an odd number of elements"));
+            }
+            let mut it = data.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                field(k, v)?;
+            }
+        }
+        Resp3Frame::Map { data, .. } => {
+            for (k, v) in data {
+                field(k, v)?;
+            }
+        }
+        Resp3Frame::Null => {}
+        Resp3Frame::SimpleError { data, .. } => return Err(reply_error(&data)),
+        Resp3Frame::BlobError { data, .. } => return Err(reply_error(&String::from_utf8_lossy(&data))),
+        _ => return Err(reply_error("unexpected HGETALL reply type")),
+    }
+    Ok((!raw.is_empty()).then_some(raw))
+}
+
 impl HotPathStore for RedisStore {
-    async fn read_features(&self) -> Result<Option<HashMap<String, Bytes>>, StoreError> {
-        let map: HashMap<String, Bytes> = self.bounded(self.client.hgetall(&self.keys.features)).await?;
-        Ok((!map.is_empty()).then_some(map))
+    async fn read_features(&self) -> Result<Option<RawFeatures>, StoreError> {
+        let frame = self
+            .bounded(
+                self.client
+                    .custom_raw(self.hgetall.clone(), vec![self.features_key.clone()]),
+            )
+            .await?;
+        features_from_frame(frame)
     }
 
     async fn publish(&self, tick_time_us: i64, json: Bytes) -> Result<(), StoreError> {
-        let trx = self.client.multi();
-        let cap = XCap::try_from(("MAXLEN", "~", self.maxlen))?;
-        let fields = vec![
-            ("tick_us", Bytes::from(tick_time_us.to_string())),
-            ("json", json.clone()),
+        let args = vec![
+            self.maxlen.clone(),
+            Value::from(Bytes::from(tick_time_us.to_string())),
+            Value::from(json),
         ];
-        let _: () = trx.xadd(&self.keys.stream, false, cap, "*", fields).await?;
-        let _: () = trx.set(&self.keys.latest, json, None, None, false).await?;
-        let _: Value = self.bounded(trx.exec(true)).await?;
+        let _: Value = self
+            .bounded(
+                self.publish
+                    .evalsha_with_reload(&self.client, self.publish_keys.clone(), args),
+            )
+            .await?;
         Ok(())
     }
 
@@ -177,9 +256,7 @@ impl HotPathStore for RedisStore {
 }
 
 impl<T: HotPathStore> HotPathStore for std::sync::Arc<T> {
-    fn read_features(
-        &self,
-    ) -> impl Future<Output = Result<Option<HashMap<String, Bytes>>, StoreError>> + Send {
+    fn read_features(&self) -> impl Future<Output = Result<Option<RawFeatures>, StoreError>> + Send {
         (**self).read_features()
     }
 
@@ -189,5 +266,57 @@ impl<T: HotPathStore> HotPathStore for std::sync::Arc<T> {
 
     fn is_connected(&self) -> bool {
         (**self).is_connected()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{decode, encode, synced_snapshot};
+
+    fn blob(b: &[u8]) -> Resp3Frame {
+        Resp3Frame::BlobString {
+            data: Bytes::copy_from_slice(b),
+            attributes: None,
+        }
+    }
+
+    #[test]
+    fn flat_hgetall_reply_decodes_like_the_hash_that_was_written() {
+        let snap = synced_snapshot(61_602.015, 1_700_000_000_000_000);
+        let data = encode(&snap)
+            .into_iter()
+            .flat_map(|(k, v)| [blob(k.as_bytes()), blob(&v)])
+            .collect();
+        let raw = features_from_frame(Resp3Frame::Array {
+            data,
+            attributes: None,
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(decode(&raw), Ok(snap));
+    }
+
+    #[test]
+    fn empty_reply_is_a_missing_key_and_error_replies_are_errors() {
+        let empty = Resp3Frame::Array {
+            data: vec![],
+            attributes: None,
+        };
+        assert!(features_from_frame(empty).unwrap().is_none());
+        assert!(features_from_frame(Resp3Frame::Null).unwrap().is_none());
+        let wrongtype = Resp3Frame::SimpleError {
+            data: "WRONGTYPE Operation against a key holding the wrong kind of value".into(),
+            attributes: None,
+        };
+        assert!(matches!(
+            features_from_frame(wrongtype),
+            Err(StoreError::Redis(_))
+        ));
+        let odd = Resp3Frame::Array {
+            data: vec![blob(b"fmt")],
+            attributes: None,
+        };
+        assert!(features_from_frame(odd).is_err());
     }
 }
