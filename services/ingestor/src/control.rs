@@ -69,13 +69,9 @@ pub async fn run(
         health.set("control", Level::Healthy, "connected", None);
         backoff.reset();
         loop {
-            let read = client.xread_map::<String, String, Vec<u8>, Vec<u8>, _, _>(
-                Some(100),
-                Some(1000),
-                keys.clone(),
-                ids.clone(),
-            );
-            let resp: XReadResponse<String, String, Vec<u8>, Vec<u8>> = tokio::select! {
+            // Raw reply: a block that times out answers nil, which is "no entries", not an error.
+            let read = client.xread::<Value, _, _>(Some(100), Some(1000), keys.clone(), ids.clone());
+            let reply: Value = tokio::select! {
                 _ = shutdown.cancelled() => {
                     let _ = client.quit().await;
                     return;
@@ -88,6 +84,23 @@ pub async fn run(
                         break;
                     }
                 },
+            };
+            if reply.is_null() {
+                continue;
+            }
+            let resp: XReadResponse<String, String, Vec<u8>, Vec<u8>> = match reply.into_xread_response() {
+                Ok(r) => r,
+                Err(e) => {
+                    // Unreadable as stream entries: count it and move past everything pending,
+                    // rather than re-reading the same reply forever.
+                    tracing::warn!(error = %e, "unreadable control stream reply; skipping to new entries");
+                    metrics.error(
+                        metrics_schema::labels::ErrorType::Malformed,
+                        metrics_schema::labels::Stage::Redis,
+                    );
+                    ids.iter_mut().for_each(|id| *id = "$".into());
+                    continue;
+                }
             };
             for (key, entries) in resp {
                 let Some(i) = keys.iter().position(|k| *k == key) else {

@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use exchange_sim::Speed;
 use fred::prelude::*;
+use fred::types::InfoKind;
 use metrics_schema::IngestorMetrics;
 use metrics_schema::labels::{ErrorType, HttpStatus, RestEndpoint, Stage};
 use metrics_schema::services::ingestor::{ErrorLabels, RestCallLabels};
@@ -104,6 +105,23 @@ async fn a_control_entry_triggers_a_snapshot_and_malformed_entries_are_counted_a
         .build()
         .unwrap();
     redis_client.init().await.unwrap();
+
+    // An idle control stream is not an error: blocking reads that time out (nil replies) must
+    // not make the reader reconnect (it once did, every ~1.4 s, missing requests meanwhile).
+    let connections = || async {
+        let info: String = redis_client.info(Some(InfoKind::Stats)).await.unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap()
+    };
+    let before = connections().await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(
+        connections().await,
+        before,
+        "the control reader reconnected while the stream was idle"
+    );
 
     // A re-anchor request as the aggregator writes it.
     let calls = rest_ok(&m);
