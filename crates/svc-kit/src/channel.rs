@@ -4,7 +4,9 @@ use metrics_schema::CommonMetrics;
 use metrics_schema::labels::Channel;
 use metrics_schema::register::GaugeF;
 use metrics_schema::services::common::ChannelLabels;
+use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::MissedTickBehavior;
 
 pub struct MeteredSender<T> {
     tx: mpsc::Sender<T>,
@@ -46,6 +48,34 @@ pub fn bounded<T>(
         },
         MeteredReceiver { rx, depth },
     )
+}
+
+/// Exports the capacity and the depth (sampled every `every`) of a plain tokio channel whose ends
+/// go to code that takes `mpsc::Sender`/`Receiver` directly (e.g. the Kinesis producer and
+/// consumer). The sampler holds only a weak sender and stops once every sender is gone.
+pub fn export_depth<T: Send + 'static>(
+    tx: &mpsc::Sender<T>,
+    channel: Channel,
+    metrics: &CommonMetrics,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let labels = ChannelLabels { channel };
+    metrics
+        .channel_capacity
+        .get_or_create(&labels)
+        .set(tx.max_capacity() as f64);
+    let depth = metrics.channel_depth.get_or_create(&labels).clone();
+    depth.set((tx.max_capacity() - tx.capacity()) as f64);
+    let weak = tx.downgrade();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            let Some(tx) = weak.upgrade() else { break };
+            depth.set((tx.max_capacity() - tx.capacity()) as f64);
+        }
+    })
 }
 
 impl<T> MeteredSender<T> {
@@ -122,5 +152,30 @@ mod tests {
             exposition.contains("pipeline_channel_capacity{channel=\"events\"} 2"),
             "{exposition}"
         );
+    }
+
+    #[tokio::test]
+    async fn export_depth_samples_a_plain_channel_and_stops_with_its_senders() {
+        let mut reg = Registry::default();
+        let m = CommonMetrics::register(&mut reg);
+        let (tx, mut rx) = mpsc::channel::<u32>(8);
+        let sampler = export_depth(&tx, Channel::Records, &m, Duration::from_millis(5));
+        let labels = ChannelLabels {
+            channel: Channel::Records,
+        };
+        assert_eq!(m.channel_capacity.get_or_create(&labels).get(), 8.0);
+        for i in 0..3 {
+            tx.send(i).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(m.channel_depth.get_or_create(&labels).get(), 3.0);
+        rx.recv().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(m.channel_depth.get_or_create(&labels).get(), 2.0);
+        drop(tx);
+        tokio::time::timeout(Duration::from_secs(2), sampler)
+            .await
+            .expect("the sampler stops once the senders are gone")
+            .unwrap();
     }
 }

@@ -101,6 +101,12 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         ..ConsumerConfig::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(BATCH_CHANNEL);
+    let _records_depth = svc_kit::channel::export_depth(
+        &tx,
+        metrics_schema::labels::Channel::Records,
+        &shell.common,
+        Duration::from_secs(1),
+    );
     let stop_reading = shutdown.child_token();
     let consumer = tokio::spawn(kinesis_io::consumer::run(
         client,

@@ -91,6 +91,12 @@ pub async fn start(
     // Kinesis producer.
     let producer_stop = CancellationToken::new();
     let (tx, rx) = tokio::sync::mpsc::channel(p.channel_capacity);
+    let _events_depth = svc_kit::channel::export_depth(
+        &tx,
+        metrics_schema::labels::Channel::Events,
+        &shell.common,
+        Duration::from_secs(1),
+    );
     let pcfg = ProducerConfig {
         stream_name: cfg.kinesis.stream_name.clone(),
         linger: Duration::from_millis(p.linger_ms),
