@@ -105,38 +105,18 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/// Standard base64 (RFC 4648 §4, padded) of `data`, appended to `out`.
 pub fn base64_encode(data: &[u8], out: &mut String) {
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode_string(data, out);
 }
 
 /// Decodes one recording line into (receive time, frame); `None` if malformed.
 pub fn parse_line(line: &str) -> Option<(i64, Vec<u8>)> {
+    use base64::Engine as _;
     let (ns, b64) = line.trim_end_matches(['\n', '\r']).split_once(' ')?;
     let ns = ns.parse().ok()?;
-    let mut out = Vec::with_capacity(b64.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in b64.bytes().take_while(|&c| c != b'=') {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
+    let out = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     Some((ns, out))
 }
 

@@ -41,30 +41,15 @@ pub(super) fn is_json(payload: &str) -> bool {
     payload.trim_start().starts_with('{')
 }
 
-/// Standard base64 (RFC 4648 §4) into `out`; padding optional; `None` on any other character.
+/// Standard base64 (RFC 4648 §4) into `out`; padding optional; `None` on anything else.
 pub(super) fn base64_decode(s: &str, out: &mut Vec<u8>) -> Option<()> {
-    let s = s.trim_end().trim_end_matches('=');
-    out.reserve(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // One leftover character (6 bits) cannot end a valid encoding.
-    (bits != 6).then_some(())
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const ENGINE: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    ENGINE.decode_vec(s.trim_end(), out).ok()
 }
 
 fn header_u16(frame: &[u8], offset: usize) -> Option<u16> {
@@ -167,22 +152,8 @@ mod tests {
     }
 
     fn b64(data: &[u8]) -> String {
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut s = String::new();
-        for c in data.chunks(3) {
-            let n = c
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-            for i in 0..4 {
-                s.push(if i <= c.len() {
-                    char::from(A[((n >> (18 - 6 * i)) & 63) as usize])
-                } else {
-                    '='
-                });
-            }
-        }
-        s
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(data)
     }
 
     #[test]
