@@ -32,8 +32,11 @@ stop: ## Stop everything `make run` started
 status: ## Show which local-stack processes are up
 	@bash deploy/local/stack.sh status
 
+# `build --tests`: the feature set nextest just built (dev-dependencies included), so the service
+# binaries it placed in target/debug are reused; a plain `cargo build` resolves features without
+# dev-dependencies and rebuilt ~9 minutes of crates in CI.
 test: bootstrap test-observability test-deploy test-rust ## Run the whole test suite (what CI runs; e2e in its short variant)
-	$(CARGO) build --workspace -j$(JOBS)
+	$(CARGO) build --workspace --tests -j$(JOBS)
 	@echo "make test: end-to-end suite, SHORT variant (tests/e2e/run.sh --short, ~5 min); 'make e2e' runs all of it"
 	@bash tests/e2e/run.sh --short --profile debug
 
