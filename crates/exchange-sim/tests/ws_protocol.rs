@@ -129,7 +129,14 @@ async fn connection_is_closed_with_a_close_frame_at_its_maximum_lifetime() {
         Some(true)
     );
     assert!(started.elapsed() >= Duration::from_millis(250));
-    assert_eq!(stats(sim.local_addr()).await.disconnects.lifetime, 1);
+    // The server counts the disconnect after sending the close frame: give it a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut lifetime = stats(sim.local_addr()).await.disconnects.lifetime;
+    while lifetime == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        lifetime = stats(sim.local_addr()).await.disconnects.lifetime;
+    }
+    assert_eq!(lifetime, 1);
     sim.shutdown().await;
 }
 
