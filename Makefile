@@ -64,13 +64,15 @@ lint: bootstrap metric-lint ## fmt --check, clippy -D warnings, metric lint, had
 # e2e uses debug binaries (what `make test` builds) unless PROFILE is given explicitly.
 E2E_PROFILE := $(if $(filter command line environment environment override,$(origin PROFILE)),$(PROFILE),debug)
 E2E_CARGO_PROFILE := $(if $(filter debug,$(E2E_PROFILE)),dev,$(E2E_PROFILE))
+# Debug: `--tests` like `make test`, so the binaries nextest built are reused instead of rebuilt.
+E2E_BUILD_FLAGS := $(if $(filter dev,$(E2E_CARGO_PROFILE)),--tests,)
 
 e2e: bootstrap ## Whole stack on one machine: replay, steady-state checks, all chaos scenarios (docs/e2e.md)
-	$(CARGO) build --workspace --profile $(E2E_CARGO_PROFILE) -j$(JOBS)
+	$(CARGO) build --workspace $(E2E_BUILD_FLAGS) --profile $(E2E_CARGO_PROFILE) -j$(JOBS)
 	@bash tests/e2e/run.sh --profile $(E2E_PROFILE)
 
-# Only the bench targets (`--bench '*'`): building the lib/bin unit-test harnesses in the LTO release
-# profile as well would double the compile time. Criterion runs shortened (BENCH_ARGS); parts from an
+# Only the bench targets (`--bench '*'`) in the `bench` profile (release without LTO, Cargo.toml):
+# building the lib/bin unit-test harnesses as well would double the compile time. Criterion runs shortened (BENCH_ARGS); parts from an
 # earlier run are removed so the report only shows figures measured now; a failing bench still gets
 # the report of the others, and `make bench` then fails. Budget: < 15 min on 2 cores (docs/bench.md).
 BENCH_ARGS ?= --warm-up-time 1 --measurement-time 3
