@@ -90,7 +90,9 @@ impl Stats {
         StatsSnapshot {
             published: self.published.snapshot(),
             sent: self.sent.snapshot(),
-            clients: g(&self.clients),
+            // Acquire pairs with the session's Release decrement: a client seen gone has its
+            // disconnect reason counted in the fields read below.
+            clients: self.clients.load(Ordering::Acquire),
             connections_total: g(&self.connections_total),
             rejected_upgrades: g(&self.rejected_upgrades),
             disconnects: Disconnects {

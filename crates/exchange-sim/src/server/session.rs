@@ -91,7 +91,6 @@ pub async fn run(
     guard.update(&subs);
     let end = serve(&shared, ws, &mut subs, &mut rx, &mut guard).await;
     drop(guard);
-    stats.clients.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     let counter = match end {
         End::PongTimeout => Some(&stats.ping_timeouts),
         End::Lifetime => Some(&stats.lifetime_disconnects),
@@ -103,6 +102,8 @@ pub async fn run(
     if let Some(c) = counter {
         inc(c);
     }
+    // Last, so that whoever sees the client gone also sees why it went.
+    stats.clients.fetch_sub(1, std::sync::atomic::Ordering::Release);
     tracing::debug!(?end, "websocket session ended");
 }
 
