@@ -72,9 +72,9 @@ e2e: bootstrap ## Whole stack on one machine: replay, steady-state checks, all c
 	@bash tests/e2e/run.sh --profile $(E2E_PROFILE)
 
 # Only the bench targets (`--bench '*'`) in the `bench` profile (release without LTO, Cargo.toml):
-# building the lib/bin unit-test harnesses as well would double the compile time. Criterion runs shortened (BENCH_ARGS); parts from an
-# earlier run are removed so the report only shows figures measured now; a failing bench still gets
-# the report of the others, and `make bench` then fails. Budget: < 15 min on 2 cores (docs/bench.md).
+# building the lib/bin unit-test harnesses as well would double the compile time. Criterion runs
+# shortened (BENCH_ARGS); parts from an earlier run are removed so the report only shows figures
+# measured now; a failing bench still gets the report of the others, and `make bench` then fails. Budget: < 15 min on 2 cores (docs/bench.md).
 BENCH_ARGS ?= --warm-up-time 1 --measurement-time 3
 bench: ## Criterion benches + service benches → target/bench/report.json, report.md, latency.png
 	mkdir -p target/bench/parts
