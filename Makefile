@@ -10,7 +10,7 @@ VENV := .local/venv
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 SERVICES := -p ingestor -p aggregator -p inference -p exchange-sim
 
-.PHONY: help bootstrap build run stop status test test-rust test-observability test-deploy lint metric-lint \
+.PHONY: help bootstrap build run stop status alerts test test-rust test-observability test-deploy lint metric-lint \
         e2e bench fuzz docs train evaluate clean
 
 help: ## Show this help
@@ -31,6 +31,9 @@ stop: ## Stop everything `make run` started
 
 status: ## Show which local-stack processes are up
 	@bash deploy/local/stack.sh status
+
+alerts: ## What the local Alertmanager delivered (notification sink) and what is firing now
+	@python3 tools/alerts.py
 
 # `build --tests`: the feature set nextest just built (dev-dependencies included), so the service
 # binaries it placed in target/debug are reused; a plain `cargo build` resolves features without

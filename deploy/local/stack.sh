@@ -9,6 +9,9 @@
 #
 # Ports (override via env): REDIS_PORT=6379 KINESIS_PORT=4567 PROM_PORT=9095 AM_PORT=9093
 # REDIS_EXPORTER_PORT=9121 INGESTOR_PORT=9090 AGGREGATOR_PORT=9091 INFERENCE_PORT=9092 SIM_PORT=9443
+# SINK_PORT=9099 (tools/notify_sink.py: the local Alertmanager's webhook target; every delivered
+# notification is one JSON line in $RUN_DIR/notifications.jsonl; AM_WEBHOOK_URL overrides the
+# target). AM_FAST=1 renders Alertmanager with 1 s group_wait / 5 s group_interval (tests).
 # The exchange simulator runs a seeded synthetic market by default; SIM_REPLAY="file1.gz file2.gz"
 # replays recordings instead (looped).
 # PROFILE=release|debug picks target/<profile>/ binaries (default: release).
@@ -18,6 +21,7 @@ run_dir="${RUN_DIR:-$root/.run}"
 : "${REDIS_PORT:=6379}" "${KINESIS_PORT:=4567}" "${PROM_PORT:=9095}" "${AM_PORT:=9093}"
 : "${REDIS_EXPORTER_PORT:=9121}" "${INGESTOR_PORT:=9090}" "${AGGREGATOR_PORT:=9091}" "${INFERENCE_PORT:=9092}"
 : "${PROFILE:=release}" "${STREAM_NAME:=market-events}" "${SIM_PORT:=9443}" "${SIM_SEED:=1}"
+: "${SINK_PORT:=9099}"
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/$PROFILE"
 mkdir -p "$run_dir/logs" "$run_dir/pids" "$run_dir/data"
 
@@ -79,8 +83,14 @@ up_infra() {
   else
     die "prometheus/render-local.sh missing"
   fi
+  # The webhook target of every local receiver: without it Alertmanager's own delivery failures
+  # would fire AlertmanagerNotificationsFailing, an alert the local stack causes itself.
+  start notify-sink python3 "$root/tools/notify_sink.py" --listen "127.0.0.1:$SINK_PORT" \
+    --out "$run_dir/notifications.jsonl"
+  wait_for notify-sink 20 http_ok "http://127.0.0.1:$SINK_PORT/health"
   if [ -x "$root/alertmanager/render-local.sh" ]; then
-    "$root/alertmanager/render-local.sh" "$cfg/alertmanager" --webhook-url "${AM_WEBHOOK_URL:-http://127.0.0.1:9099/}" >/dev/null
+    "$root/alertmanager/render-local.sh" "$cfg/alertmanager" --webhook-url "${AM_WEBHOOK_URL:-http://127.0.0.1:$SINK_PORT/}" \
+      ${AM_FAST:+--fast} >/dev/null
   else
     die "alertmanager/render-local.sh missing"
   fi
@@ -124,7 +134,7 @@ up_services() {
 }
 
 down() {
-  local order=(inference aggregator ingestor exchange-sim alertmanager prometheus redis-exporter kinesalite redis)
+  local order=(inference aggregator ingestor exchange-sim alertmanager notify-sink prometheus redis-exporter kinesalite redis)
   for name in "${order[@]}"; do
     local f="$run_dir/pids/$name.pid"
     [ -f "$f" ] || continue
