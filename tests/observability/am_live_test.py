@@ -114,18 +114,23 @@ def main():
             alert('ModelInferenceSlow', 'warning', service='inference', instance='inf:9092'),     # same group
             alert('RedisMemoryHigh', 'warning', service='redis', cluster='c1', node='primary', instance='rx:9121'),
             alert('RedisClientsBlocked', 'warning', service='redis', cluster='c1', node='primary', instance='rx:9121'),
+            # Every ECS alert comes through YACE (instance=yace:5000): one service's tasks down must
+            # mute that service's ECS warnings only, not every other ECS service's.
+            alert('EcsTasksDown', 'critical', service='ecs', instance='yace:5000', dimension_ServiceName='inference'),
+            alert('EcsMemoryHigh', 'warning', service='ecs', instance='yace:5000', dimension_ServiceName='inference'),  # inhibited
+            alert('EcsCpuHigh', 'warning', service='ecs', instance='yace:5000', dimension_ServiceName='aggregator'),
         ])
         want_paths = {'/hook/critical/pager', '/hook/critical/chat', '/hook/critical/sms', '/hook/warning/chat',
                       '/hook/warning/email', '/hook/info/chat'}
         deadline = time.time() + 25
         while time.time() < deadline:
             paths = {p for p, _ in notifications()}
-            if want_paths <= paths and len(names_at('/hook/warning/chat')) >= 5:
+            if want_paths <= paths and len(names_at('/hook/warning/chat')) >= 6:
                 break
             time.sleep(0.5)
         time.sleep(2)  # let any wrongly routed notification arrive too
 
-        check('critical -> pager + chat + SMS webhooks', all(names_at(f'/hook/critical/{i}') == ['ReanchorFailed']
+        check('critical -> pager + chat + SMS webhooks', all(names_at(f'/hook/critical/{i}') == ['EcsTasksDown', 'ReanchorFailed']
                                                               for i in ('pager', 'chat', 'sms')),
               str({i: names_at(f'/hook/critical/{i}') for i in ('pager', 'chat', 'sms')}))
         warn = names_at('/hook/warning/chat')
@@ -140,6 +145,11 @@ def main():
         check('inhibition: critical ReanchorFailed mutes warning RedisOperationsSlow of the same instance',
               'RedisOperationsSlow' not in delivered and state.get('RedisOperationsSlow', {}).get('inhibitedBy'),
               f'delivered={sorted(delivered)} status={state.get("RedisOperationsSlow")}')
+        check('inhibition: EcsTasksDown of one ECS service mutes only that service\'s ECS warnings '
+              '(equal on dimension_ServiceName; all share instance=yace:5000)',
+              'EcsCpuHigh' in delivered and 'EcsMemoryHigh' not in delivered
+              and state.get('EcsMemoryHigh', {}).get('inhibitedBy'),
+              f'delivered={sorted(delivered)} EcsCpuHigh={state.get("EcsCpuHigh")}')
         latency = [b for p, b in notifications('/hook/warning/chat')
                    if b.get('groupLabels') == {'service': 'inference', 'instance': 'inf:9092'}]
         check('grouping: inference latency alerts share one notification grouped by service, instance',
