@@ -4,21 +4,29 @@ prometheus/prometheus.yml and copy the rule files next to it.
 
 Usage: render_local.py OUTDIR [--prom-port 9095] [--am-port 9093] [--ingestor-port 9090]
            [--aggregator-port 9091] [--inference-port 9092] [--redis-exporter-port 9121]
-           [--yace-port PORT]
+           [--yace-port PORT] [--runbook-base-url URL]
 Writes OUTDIR/prometheus.yml and OUTDIR/rules/*.yml. The 'aws-cloudwatch' job is kept only
 when --yace-port is given (there is no CloudWatch locally). Production-only relabelling is
 kept as is, so the local config exercises the same rules and metric names.
+Every runbook_url is rewritten from the placeholder base in prometheus/rules to
+--runbook-base-url (default: this checkout's docs/runbooks.md as a file:// URL).
 """
 import argparse
 import copy
 import glob
 import os
-import shutil
 import sys
 
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The base every runbook_url in prometheus/rules is written with; render scripts replace it.
+RUNBOOK_PLACEHOLDER = 'https://github.com/ORG/btc-pipeline/blob/main/docs/runbooks.md'
+
+
+def rewrite_runbook_base(text, base):
+    """Point every runbook_url (placeholder base + '#anchor') at `base`."""
+    return text.replace(RUNBOOK_PLACEHOLDER + '#', base.rstrip('/') + '#')
 JOB_PORT_ARGS = {
     'prometheus': 'prom_port',
     'alertmanager': 'am_port',
@@ -61,6 +69,8 @@ def main(argv):
     ap.add_argument('--inference-port', type=int, default=9092)
     ap.add_argument('--redis-exporter-port', type=int, default=9121)
     ap.add_argument('--yace-port', type=int, default=None)
+    ap.add_argument('--runbook-base-url',
+                    default='file://' + os.path.join(os.path.dirname(HERE), 'docs', 'runbooks.md'))
     ap.add_argument('--config', default=os.path.join(HERE, 'prometheus.yml'))
     args = ap.parse_args(argv)
     with open(args.config) as fh:
@@ -70,7 +80,10 @@ def main(argv):
     for old in glob.glob(os.path.join(rules_out, '*.yml')):
         os.remove(old)
     for rule in sorted(glob.glob(os.path.join(os.path.dirname(args.config), 'rules', '*.yml'))):
-        shutil.copy(rule, rules_out)
+        with open(rule) as fh:
+            text = rewrite_runbook_base(fh.read(), args.runbook_base_url)
+        with open(os.path.join(rules_out, os.path.basename(rule)), 'w') as fh:
+            fh.write(text)
     path = os.path.join(args.outdir, 'prometheus.yml')
     with open(path, 'w') as fh:
         fh.write('# Rendered by prometheus/render-local.sh from prometheus/prometheus.yml; do not edit.\n')

@@ -19,6 +19,9 @@ TEMPLATE_DIR = ROOT / "deploy" / "ecs"
 
 SERVICE_PORTS = {"ingestor": 9090, "aggregator": 9091, "inference": 9092}
 REDIS_PORT = 6379
+# monitoring.yaml: EFS (NFS) to its mount targets, optional Grafana client ingress.
+MONITORING_PORTS = {2049, 3000}
+MONITORING_SERVICES = {"monitoring"}
 
 INGESTOR_KINESIS_ALLOWED = {"kinesis:putrecords", "kinesis:putrecord", "kinesis:describestreamsummary"}
 AGGREGATOR_KINESIS_ALLOWED = {
@@ -278,7 +281,7 @@ def _ingress_rules(templates: dict[str, dict]):
 def check_security_groups(templates: dict[str, dict]) -> list[str]:
     """No world-open ingress; ingress only on the ports in use and only from security groups."""
     problems = []
-    allowed_ports = set(SERVICE_PORTS.values()) | {REDIS_PORT}
+    allowed_ports = set(SERVICE_PORTS.values()) | {REDIS_PORT} | MONITORING_PORTS
     for where, rule in _ingress_rules(templates):
         if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
             problems.append(f"{where}: ingress open to the world ({rule.get('CidrIp') or rule.get('CidrIpv6')})")
@@ -317,8 +320,9 @@ def check_redis(templates: dict[str, dict]) -> list[str]:
 def check_services(templates: dict[str, dict]) -> list[str]:
     problems = []
     services = list(resources(templates, "AWS::ECS::Service"))
-    if len(services) != len(SERVICE_PORTS):
-        problems.append(f"expected {len(SERVICE_PORTS)} ECS services, found {len(services)}")
+    pipeline = [s for s in services if s[2].get("Properties", {}).get("ServiceName") not in MONITORING_SERVICES]
+    if len(pipeline) != len(SERVICE_PORTS):
+        problems.append(f"expected {len(SERVICE_PORTS)} pipeline ECS services, found {len(pipeline)}")
     for fname, lid, res in services:
         p = res.get("Properties", {})
         cb = (p.get("DeploymentConfiguration") or {}).get("DeploymentCircuitBreaker") or {}
