@@ -266,3 +266,233 @@ fn docs_metrics_md_is_up_to_date() {
         "docs/metrics.md is stale: run `make docs` (or UPDATE_GOLDEN=1 cargo test -p metrics-schema)"
     );
 }
+
+/// Every seed-000 metric of the three services: (service, name, type, buckets), typed out from the
+/// seed (`/work/shared/reference/seeds/000_*.txt`, "metrics" blocks), independently of the catalog.
+const SEED: &[(Service, &str, &str, &[f64])] = &[
+    (
+        Service::Inference,
+        "inference_total_latency_seconds",
+        "histogram",
+        &[0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+    ),
+    (
+        Service::Inference,
+        "inference_redis_read_duration_seconds",
+        "histogram",
+        &[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02],
+    ),
+    (
+        Service::Inference,
+        "inference_model_prediction_duration_seconds",
+        "histogram",
+        &[0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1],
+    ),
+    (Service::Inference, "inference_predictions_total", "counter", &[]),
+    (
+        Service::Inference,
+        "inference_feature_age_seconds",
+        "histogram",
+        &[0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0],
+    ),
+    (
+        Service::Inference,
+        "inference_feature_completeness",
+        "histogram",
+        &[0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0],
+    ),
+    (
+        Service::Inference,
+        "inference_confidence_score",
+        "histogram",
+        &[0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0],
+    ),
+    (
+        Service::Inference,
+        "inference_fallback_predictions_total",
+        "counter",
+        &[],
+    ),
+    (
+        Service::Inference,
+        "model_directional_accuracy",
+        "histogram",
+        &[0.45, 0.50, 0.55, 0.60, 0.65, 0.70],
+    ),
+    (
+        Service::Inference,
+        "model_mean_absolute_error",
+        "histogram",
+        &[10.0, 25.0, 50.0, 100.0, 200.0, 500.0],
+    ),
+    (
+        Service::Inference,
+        "model_prediction_correlation",
+        "histogram",
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+    ),
+    (
+        Service::Inference,
+        "model_confidence_calibration",
+        "histogram",
+        &[0.7, 0.8, 0.85, 0.9, 0.95, 0.98],
+    ),
+    (Service::Inference, "service_uptime_ratio", "gauge", &[]),
+    (Service::Inference, "service_error_budget_remaining", "gauge", &[]),
+    (
+        Service::Aggregator,
+        "aggregator_redis_operations_total",
+        "counter",
+        &[],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_redis_operation_duration_seconds",
+        "histogram",
+        &[0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_feature_updates_total",
+        "counter",
+        &[],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_feature_computation_duration_seconds",
+        "histogram",
+        &[0.001, 0.005, 0.01, 0.02, 0.05],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_kinesis_records_processed_total",
+        "counter",
+        &[],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_kinesis_lag_seconds",
+        "gauge",
+        &[],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_reanchor_operations_total",
+        "counter",
+        &[],
+    ),
+    (
+        Service::Aggregator,
+        "aggregator_reanchor_duration_seconds",
+        "histogram",
+        &[5.0, 10.0, 20.0, 30.0, 60.0, 120.0],
+    ),
+    (Service::Ingestor, "ingestor_sbe_connection_status", "gauge", &[]),
+    (Service::Ingestor, "ingestor_sbe_messages_total", "counter", &[]),
+    (
+        Service::Ingestor,
+        "ingestor_sbe_decode_duration_seconds",
+        "histogram",
+        &[0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002],
+    ),
+    (
+        Service::Ingestor,
+        "ingestor_sbe_throughput_messages_per_second",
+        "gauge",
+        &[],
+    ),
+    (
+        Service::Ingestor,
+        "ingestor_sbe_sequence_gaps_total",
+        "counter",
+        &[],
+    ),
+    (
+        Service::Ingestor,
+        "ingestor_sbe_reconnections_total",
+        "counter",
+        &[],
+    ),
+    (Service::Ingestor, "ingestor_rest_api_calls_total", "counter", &[]),
+    (
+        Service::Ingestor,
+        "ingestor_rest_api_duration_seconds",
+        "histogram",
+        &[0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
+    ),
+    (
+        Service::Ingestor,
+        "ingestor_rest_rate_limit_remaining",
+        "gauge",
+        &[],
+    ),
+];
+
+/// The goldens are snapshots of the code's own output (`UPDATE_GOLDEN` rewrites them); this reads
+/// the golden files themselves and checks them against the seed table above: the `# TYPE` line,
+/// a sample of the exposed name, and for histograms exactly the seed's bucket bounds plus `+Inf`.
+/// A regenerated golden that lost or changed a seed metric fails here even though
+/// `*_exposition_matches_golden` passes.
+#[test]
+fn goldens_hold_every_seed_metric_with_its_seed_type_and_buckets() {
+    let mut checked = 0;
+    for (service, name, kind, buckets) in SEED {
+        let path = golden_path(service.as_str());
+        let text = std::fs::read_to_string(&path).unwrap();
+        // OpenMetrics: a counter family drops `_total`, its samples keep it.
+        let family = match *kind {
+            "counter" => name
+                .strip_suffix("_total")
+                .unwrap_or_else(|| panic!("{name}: seed counter without _total")),
+            _ => name,
+        };
+        let type_line = format!("# TYPE {family} {kind}");
+        assert!(
+            text.lines().any(|l| l == type_line),
+            "{}: no `{type_line}`",
+            path.display()
+        );
+        let sample = |n: &str| {
+            text.lines()
+                .any(|l| l.starts_with(&format!("{n}{{")) || l.starts_with(&format!("{n} ")))
+        };
+        match *kind {
+            "histogram" => {
+                for suffix in ["_count", "_sum"] {
+                    assert!(
+                        sample(&format!("{name}{suffix}")),
+                        "{}: no {name}{suffix}",
+                        path.display()
+                    );
+                }
+                let prefix = format!("{name}_bucket{{");
+                let mut les: Vec<f64> = text
+                    .lines()
+                    .filter(|l| l.starts_with(&prefix))
+                    .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next().map(str::to_string))
+                    .map(|le| {
+                        if le == "+Inf" {
+                            f64::INFINITY
+                        } else {
+                            le.parse().unwrap()
+                        }
+                    })
+                    .collect();
+                les.sort_by(f64::total_cmp);
+                les.dedup();
+                let mut want = buckets.to_vec();
+                want.push(f64::INFINITY);
+                assert_eq!(les, want, "{}: bucket bounds of {name}", path.display());
+            }
+            _ => {
+                assert!(buckets.is_empty());
+                assert!(sample(name), "{}: no sample of {name}", path.display());
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 31,
+        "seed-000 metrics of ingestor, aggregator and inference"
+    );
+}
