@@ -61,7 +61,9 @@ def main():
           'prometheus' in ds_uids and bool(prov), f'datasource uids {ds_uids}, providers {prov}')
 
     defined = set()
-    for path in glob.glob(os.path.join(ROOT, 'prometheus', 'rules', '*.yml')):
+    rule_files = glob.glob(os.path.join(ROOT, 'prometheus', 'rules', '*.yml'))
+    check(f'{len(rule_files)} Prometheus rule files found', bool(rule_files), 'prometheus/rules/*.yml is empty')
+    for path in rule_files:
         for g in yaml.safe_load(open(path))['groups']:
             defined.update(r['record'] for r in g['rules'] if 'record' in r)
 
@@ -117,6 +119,11 @@ def main():
         if not {'service', 'interval'} <= var_names:
             problems.append(f'template variables {sorted(var_names)} lack service/interval')
         check(f'{name}: structure, unique panel ids, datasources, variables, thresholds', not problems, '; '.join(problems))
+    # Counts, so an empty or moved directory cannot pass: the two dashboards and their expressions.
+    n_dash = len(glob.glob(os.path.join(GRAFANA, 'dashboards', '*.json')))
+    check(f'{n_dash} dashboards found (executive + technical at least)', n_dash >= 2,
+          f'{n_dash} files in grafana/dashboards')
+    check(f'{len(exprs)} panel expressions found', len(exprs) >= max(1, n_dash), 'no panel expression to check')
     dup_uids = {u: n for u, n in uids.items() if len(n) > 1 or not u}
     check(f'{len(uids)} dashboard uids are unique', not dup_uids, str(dup_uids))
 
