@@ -28,12 +28,16 @@ fn the_spot_recording_gives_about_320_two_second_rows_with_consistent_labels() {
     let rows = label(&samples, 2_000_000);
     assert!((300..=330).contains(&rows.len()), "{} rows", rows.len());
     assert!(rows.iter().all(|r| r.sample.synced));
+    let mut compared = 0;
     for pair in rows.windows(6) {
         // Consecutive rows 10 s apart: the later row's price is the earlier row's future price.
         if pair[5].sample.time_us == pair[0].sample.time_us + 10_000_000 {
             assert_eq!(pair[5].price, pair[0].future_price);
+            compared += 1;
         }
     }
+    // One sync and a row every 2 s: every window of six rows spans exactly 10 s.
+    assert_eq!(compared, rows.len() - 5, "label comparisons that ran");
     let moved = rows.iter().filter(|r| r.direction != Direction::Flat).count();
     assert!(moved > rows.len() / 2, "{moved} moved of {}", rows.len());
     let last = rows.last().unwrap();
