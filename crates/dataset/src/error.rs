@@ -33,6 +33,16 @@ pub enum DatasetError {
         /// What was wrong.
         reason: String,
     },
+    /// A book-snapshot JSON line could not be used.
+    #[error("{path}:{line}: {reason}")]
+    Snapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        reason: String,
+    },
     /// The options do not describe a valid dataset.
     #[error("invalid options: {0}")]
     Options(String),

@@ -2,12 +2,14 @@
 //! through `market` (book sync) and `features` (the same engine the aggregator runs, so training and
 //! serving cannot drift) and writes a labelled CSV table, one row per grid time.
 //!
-//! * [`source`] — where events come from ([`Source`]).
+//! * [`source`] — where events come from ([`Source`]); [`usdm`] and [`depth10`] read USD-M recordings
+//!   (diffs chained on `pu`) and top-of-book snapshot series.
 //! * [`synthetic`] — the seeded synthetic market.
 //! * [`replay`] — book sync + feature engine + grid sampling.
 //! * [`labels`] — 10 s future return and direction (flat below 0.5 bp).
 //! * [`table`] — the CSV layout.
 
+pub mod depth10;
 pub mod error;
 pub mod labels;
 pub mod replay;
@@ -16,6 +18,7 @@ pub mod source;
 pub mod synthetic;
 pub mod table;
 pub mod tardis;
+pub mod usdm;
 
 use std::io::Write;
 
@@ -60,6 +63,12 @@ pub fn replay(
         )));
     }
     let mut sampler = Sampler::new(every_us, source.has_book(), source.price_reference(), scale);
+    if let Source::BookSnapshots(path) = source {
+        for view in depth10::Depth10Reader::open(path, scale)? {
+            sampler.push_view(view?);
+        }
+        return Ok(sampler.finish());
+    }
     for event in source.events(scale)? {
         sampler.push(event?);
     }

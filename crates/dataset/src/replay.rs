@@ -59,6 +59,8 @@ pub struct Sampler {
     last_trade: Option<f64>,
     /// Whether the engine currently holds a synced book view.
     engine_has_book: bool,
+    /// Fed with full book views ([`Self::push_view`]) instead of diffs.
+    views: bool,
     samples: Vec<Sample>,
     stats: ReplayStats,
 }
@@ -78,6 +80,7 @@ impl Sampler {
             next_sample_us: None,
             last_trade: None,
             engine_has_book: false,
+            views: false,
             samples: Vec::new(),
             stats: ReplayStats::default(),
         }
@@ -120,6 +123,29 @@ impl Sampler {
         }
     }
 
+    /// Consumes one full top-of-book view (snapshot series without diffs or trades): the engine gets its
+    /// best bid/ask and its book levels at the view's time, and the book counts as synced from then on.
+    pub fn push_view(&mut self, view: crate::depth10::BookView) {
+        self.stats.events += 1;
+        let t = view.time_us;
+        self.sample_before(t);
+        self.exchange_now = self.exchange_now.max(t);
+        if let (Some(bid), Some(ask)) = (view.top.best_bid(), view.top.best_ask()) {
+            self.engine.on_bbo(&market::BestBidAsk {
+                event_time_us: t,
+                update_id: 0,
+                bid,
+                ask,
+            });
+        }
+        self.engine.on_book(t, &view.top);
+        if !self.engine_has_book {
+            self.stats.reanchors += 1;
+        }
+        self.engine_has_book = true;
+        self.views = true;
+    }
+
     /// Samples and counters so far.
     pub fn finish(self) -> (Vec<Sample>, ReplayStats) {
         (self.samples, self.stats)
@@ -150,8 +176,16 @@ impl Sampler {
             .get_or_insert_with(|| t.div_ceil(every) * every);
         while next < t {
             self.engine.advance_to(next);
-            let features = self.engine.compute();
-            let synced = !self.has_book || self.sync.state() == SyncState::Synced;
+            let mut features = self.engine.compute();
+            if self.views {
+                mark_trade_features_cold(&mut features);
+            }
+            let synced = !self.has_book
+                || if self.views {
+                    self.engine_has_book
+                } else {
+                    self.sync.state() == SyncState::Synced
+                };
             let price = match self.price_ref {
                 PriceReference::Mid => {
                     features.warm[idx::MID_PRICE].then_some(features.values[idx::MID_PRICE])
@@ -169,6 +203,29 @@ impl Sampler {
             next += every;
         }
         self.next_sample_us = Some(next);
+    }
+}
+
+/// Features computed from trades: a snapshot series has none, so they are cold (value 0, not warm) instead of
+/// the engine's "no trade in the window" zeros, which would claim a quiet market.
+pub const TRADE_FEATURES: [usize; 11] = [
+    idx::TFI,
+    idx::TFI + 1,
+    idx::TFI + 2,
+    idx::TFI + 3,
+    idx::LOG_VOLUME,
+    idx::LOG_VOLUME + 1,
+    idx::LOG_VOLUME + 2,
+    idx::LOG_VOLUME + 3,
+    idx::TRADE_RATE_10S,
+    idx::VWAP_DEV_30S_BPS,
+    idx::TIME_SINCE_LAST_TRADE_S,
+];
+
+fn mark_trade_features_cold(f: &mut FeatureVector) {
+    for i in TRADE_FEATURES {
+        f.values[i] = 0.0;
+        f.warm[i] = false;
     }
 }
 

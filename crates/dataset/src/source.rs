@@ -12,6 +12,7 @@ use market::recording::{RecordedEvent, RecordingReader, open_gz};
 use crate::error::DatasetError;
 use crate::synthetic::{SyntheticConfig, SyntheticMarket};
 use crate::tardis::TardisTrades;
+use crate::usdm::UsdmReader;
 
 /// Boxed stream of events.
 pub type Events = Box<dyn Iterator<Item = Result<RecordedEvent, DatasetError>>>;
@@ -30,6 +31,10 @@ pub enum PriceReference {
 pub enum Source {
     /// Recorded Binance combined streams, replayed in the given order.
     Recording(Vec<PathBuf>),
+    /// Recorded Binance USD-M futures streams: `depth@0ms` diffs chain on `pu` ([`crate::usdm`]).
+    UsdmRecording(Vec<PathBuf>),
+    /// Top-of-book snapshot JSON lines (no trades: trade features stay cold), see [`crate::depth10`].
+    BookSnapshots(PathBuf),
     /// A Tardis.dev `trades` CSV (trades only: no book, no quotes).
     TardisTrades(PathBuf),
     /// The seeded synthetic market.
@@ -64,6 +69,19 @@ impl Source {
                 }
                 Ok(all)
             }
+            Self::UsdmRecording(paths) => {
+                if paths.is_empty() {
+                    return Err(DatasetError::Options("no recording file given".into()));
+                }
+                let mut all: Events = Box::new(std::iter::empty());
+                for path in paths {
+                    all = Box::new(all.chain(UsdmReader::open(path, scale)?));
+                }
+                Ok(all)
+            }
+            Self::BookSnapshots(_) => Err(DatasetError::Options(
+                "book snapshots are views, not events: replay them with dataset::replay".into(),
+            )),
             Self::TardisTrades(path) => {
                 let file = File::open(path).map_err(|source| DatasetError::Io {
                     path: path.clone(),

@@ -1,5 +1,5 @@
-//! `dataset-builder`: writes a labelled CSV training table from a recording, a Tardis trades CSV or the
-//! seeded synthetic market. Exit code 64 for bad options, 1 for data errors.
+//! `dataset-builder`: writes a labelled CSV training table from a spot or USD-M recording, a top-of-book
+//! snapshot series, a Tardis trades CSV or the seeded synthetic market. Exit code 64 for bad options, 1 for data errors.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,11 +18,17 @@ struct Args {
     /// which are replayed in the order given.
     #[arg(long, value_name = "PATH")]
     recording: Vec<PathBuf>,
-    /// Tardis.dev trades CSV (trades only: book features stay cold, labels use the last trade price).
+    /// Recorded Binance USD-M futures stream (`depth@0ms` diffs chained on `pu`); repeat for several files.
     #[arg(long, value_name = "PATH", conflicts_with = "recording")]
+    usdm_recording: Vec<PathBuf>,
+    /// Top-of-book snapshot JSON lines `{"ts","bids","asks"}` (no trades: trade features stay cold).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["recording", "usdm_recording"])]
+    book_snapshots: Option<PathBuf>,
+    /// Tardis.dev trades CSV (trades only: book features stay cold, labels use the last trade price).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["recording", "usdm_recording", "book_snapshots"])]
     tardis_trades: Option<PathBuf>,
     /// Use the seeded synthetic market instead of a file.
-    #[arg(long, conflicts_with_all = ["recording", "tardis_trades"])]
+    #[arg(long, conflicts_with_all = ["recording", "usdm_recording", "book_snapshots", "tardis_trades"])]
     synthetic: bool,
     /// Seed of the synthetic market.
     #[arg(long, default_value_t = 1, requires = "synthetic")]
@@ -52,9 +58,15 @@ impl Args {
         if let Some(p) = &self.tardis_trades {
             return Ok(Source::TardisTrades(p.clone()));
         }
+        if let Some(p) = &self.book_snapshots {
+            return Ok(Source::BookSnapshots(p.clone()));
+        }
+        if !self.usdm_recording.is_empty() {
+            return Ok(Source::UsdmRecording(self.usdm_recording.clone()));
+        }
         if self.recording.is_empty() {
             return Err(DatasetError::Options(
-                "give --recording PATH…, --tardis-trades PATH or --synthetic".into(),
+                "give --recording PATH…, --usdm-recording PATH…, --book-snapshots PATH, --tardis-trades PATH or --synthetic".into(),
             ));
         }
         Ok(Source::Recording(self.recording.clone()))
