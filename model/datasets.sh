@@ -1,49 +1,50 @@
 #!/usr/bin/env bash
-# Builds the CSV tables model/train.py and model/evaluate.py read, with the Rust dataset-builder (the same
-# market + features code the aggregator runs). Usage: model/datasets.sh train|eval
-# Env: SHARED_DIR (default ../shared next to the repo), CARGO_TARGET_DIR (default target), JOBS (default 2).
+# Builds the labelled CSV tables model/train.py and model/evaluate.py read, with the Rust dataset-builder (the
+# same market + features code the aggregator runs), one 250 ms table per real dataset. Usage: model/datasets.sh
+# Env: SHARED_DIR (default ../shared next to the repo), CARGO_TARGET_DIR (default target), JOBS (default 2),
+#      DATASET_PROFILE (default dev: reuses the debug build; `release` for a faster builder).
+# The synthetic market is not built here: it is never used for model selection (docs/model.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-WHAT=${1:?usage: model/datasets.sh train|eval}
 SHARED=${SHARED_DIR:-$ROOT/../shared}
-SPOT=$SHARED/data/market/hftbacktest/examples/spot
-TARDIS=$SHARED/data/market/nautilus_trader/tests/test_data/tardis/trades.csv
+MARKET=$SHARED/data/market
+SPOT=$MARKET/hftbacktest/examples/spot
+USDM=$MARKET/hftbacktest/examples/usdm/btcusdt_20240808.gz
+DEPTH10=$MARKET/rlmm/data/converted/binance/BTCUSDT_depth10_20230109.jsonl.gz
+TARDIS=$MARKET/nautilus_trader/tests/test_data/tardis/trades.csv
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 DATA=$ROOT/model/data
+PROFILE=${DATASET_PROFILE:-dev}
 
-if [[ ! -f $SPOT/btcusdt_20240808.gz || ! -f $SPOT/btcusdt_20240809.gz ]]; then
-  echo "model/datasets.sh: the real spot recording is not under $SPOT (set SHARED_DIR); cannot build the real-data tables" >&2
-  exit 1
-fi
+for f in "$SPOT/btcusdt_20240808.gz" "$SPOT/btcusdt_20240809.gz" "$USDM" "$DEPTH10"; do
+  if [[ ! -f $f ]]; then
+    echo "model/datasets.sh: real data file $f is missing (set SHARED_DIR); cannot build the real-data tables" >&2
+    exit 1
+  fi
+done
 
-cargo build -q --release -p dataset --bin dataset-builder -j"${JOBS:-2}"
-BUILDER=$CARGO_TARGET_DIR/release/dataset-builder
+cargo build -q --profile "$PROFILE" -p dataset --bin dataset-builder -j"${JOBS:-2}"
+[[ $PROFILE == dev ]] && DIR=debug || DIR=$PROFILE
+BUILDER=$CARGO_TARGET_DIR/$DIR/dataset-builder
 mkdir -p "$DATA"
 
 build() { # name args...
   local name=$1; shift
   echo "dataset $name: dataset-builder $*" >&2
-  "$BUILDER" "$@" --out "$DATA/$name.csv.tmp"
+  "$BUILDER" "$@" --every-ms 250 --out "$DATA/$name.csv.tmp"
   mv "$DATA/$name.csv.tmp" "$DATA/$name.csv"
 }
 
-REAL=(--recording "$SPOT/btcusdt_20240808.gz" --recording "$SPOT/btcusdt_20240809.gz")
-# Evaluation tables (every 2 s, as the inference service ticks) are needed by both steps.
-build synth_test_2s --synthetic --seed 101 --hours 2 --every-ms 2000 &
+build real_depth10_250ms --book-snapshots "$DEPTH10" &
 pid=$!
-build real_spot_2s "${REAL[@]}" --every-ms 2000
+build real_spot_250ms --recording "$SPOT/btcusdt_20240808.gz" --recording "$SPOT/btcusdt_20240809.gz"
+build real_usdm_250ms --usdm-recording "$USDM"
 wait "$pid"
 if [[ -f $TARDIS ]]; then
-  build tardis_trades_2s --tardis-trades "$TARDIS" --every-ms 2000
+  build tardis_trades_250ms --tardis-trades "$TARDIS"
 else
   echo "model/datasets.sh: SKIP Tardis trades table: $TARDIS not found" >&2
-  rm -f "$DATA/tardis_trades_2s.csv"
-fi
-if [[ $WHAT == train ]]; then
-  build synth_train_250ms --synthetic --seed 1 --hours 8 --every-ms 250 &
-  pid=$!
-  build real_spot_250ms "${REAL[@]}" --every-ms 250
-  wait "$pid"
+  rm -f "$DATA/tardis_trades_250ms.csv"
 fi
 echo "$BUILDER"

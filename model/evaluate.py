@@ -1,13 +1,9 @@
-"""Evaluates the committed ONNX models (onnxruntime) on held-out data and writes
-model/reports/evaluation.json, evaluation.md and PNG plots.
+"""Evaluates the served model under the protocol of docs/model.md and writes model/reports/evaluation.json,
+evaluation.md, calibration.png and lift.png.
 
-Datasets (all every 2 s, the inference tick):
-  * synthetic_test — held-out synthetic run (seed 101, 2 h), never seen in training;
-  * real_spot_test — the last 40 % of the real spot recording (after a 20 s gap), never seen in training;
-  * real_spot_full_synthetic_only — the whole real recording, scored by the variant trained on synthetic
-    data only (so every real window is out of sample);
-  * tardis_trades — Binance USD-M perpetual trades 2020-02-22 (trades only: book, quote, OFI, return and
-    VWAP features are cold (0), labels use the last trade price instead of the mid).
+The served model's family, inputs and return policy are read from model/artifacts/model.onnx; the walk-forward
+refits that family on each fold's training part (so every prediction is out of sample) next to the causal
+baselines, on every real dataset. The committed ONNX files are checked against a refit on all real rows.
 """
 
 import argparse
@@ -24,39 +20,33 @@ import onnxruntime as ort  # noqa: E402
 
 import common  # noqa: E402
 import export  # noqa: E402
+import families  # noqa: E402
+import protocol  # noqa: E402
+import train  # noqa: E402
 
-NOTES = {
-    "synthetic_test": "Held-out synthetic run (seed 101, 2 h). Its only predictable component is a hidden "
-    "order-flow pressure the features see noisily; an upper bound on what the network can extract, not a "
-    "forecast of real performance.",
-    "real_spot_test": "Last 40 % of the 10.8-minute real Binance spot recording (after a 20 s purge gap); "
-    "never used for training or model selection. Only a few minutes of one market regime: the confidence "
-    "intervals are wide and the effective number of independent 10 s windows is small.",
-    "real_spot_full_synthetic_only": "All 2-s windows of the real recording, scored by the same network "
-    "trained on synthetic data only (no real labels), so every window is out of sample. Includes the first "
-    "minute, where long-window features are still cold. The baseline.onnx column is left out here because "
-    "that model was fitted on the first 45 % of this recording.",
-    "tardis_trades": "Binance USD-M perpetual, 2020-02-22, trades only. Evaluable: trade-flow features "
-    "(tfi_*, log_volume_*, trade_rate_10s, time_since_last_trade_s; of these the network only uses tfi_*) "
-    "and labels from the last trade price. "
-    "Not evaluable: every book, quote, OFI, mid-return, volatility and VWAP feature (cold = 0, as the "
-    "service would see them), so this measures the model far outside its training distribution; the "
-    "persistence baseline uses the trade-price change over the previous 10 s.",
-}
+REPORT_KEYS = ("n_windows", "n_moved", "n_independent", "accuracy_moved", "ci95_low", "ci95_high", "auc",
+               "log_loss", "ece", "majority_accuracy", "persistence_accuracy", "imbalance_rule_accuracy",
+               "lift_vs_imbalance_rule", "lift_vs_imbalance_rule_ci95_low", "lift_vs_majority", "mae_usd",
+               "mae_usd_zero")
 
 
-def load_model(path):
+def load_meta(path):
     model = onnx.load(str(path))
-    meta = {p.key: p.value for p in model.metadata_props}
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return sess, meta
+    return {p.key: p.value for p in model.metadata_props}
 
 
-def predict(sess, x):
-    if len(x) == 0:
-        return np.zeros(0), np.zeros(0)
-    p, r = sess.run([export.OUT_P_UP, export.OUT_RETURN], {export.INPUT: x.astype(np.float32)})
-    return p[:, 0].astype(np.float64), r[:, 0].astype(np.float64)
+def flatten(f):
+    """The issue's flat keys on top of the full figures."""
+    b = f["baselines"]
+    f["majority_accuracy"] = b["majority"]["accuracy_moved"]
+    f["persistence_accuracy"] = b["persistence"]["accuracy_moved"]
+    f["imbalance_rule_accuracy"] = b["imbalance_rule"]["accuracy_moved"]
+    f["microprice_rule_accuracy"] = b["microprice_rule"]["accuracy_moved"]
+    f["lift_vs_imbalance_rule"] = b["imbalance_rule"]["lift_accuracy"]
+    f["lift_vs_imbalance_rule_ci95_low"], f["lift_vs_imbalance_rule_ci95_high"] = b["imbalance_rule"]["lift_accuracy_ci95"]
+    f["lift_vs_majority"] = b["majority"]["lift_accuracy"]
+    f["lift_vs_majority_ci95_low"], f["lift_vs_majority_ci95_high"] = b["majority"]["lift_accuracy_ci95"]
+    return f
 
 
 def fmt(v, pct=False):
@@ -69,83 +59,96 @@ def fmt(v, pct=False):
     return f"{v:.4g}"
 
 
-def plot_calibration(results, path):
+def ci(f, key, pct=False):
+    lo, hi = f.get(f"{key}_ci95", (None, None))
+    return f"{fmt(f[key], pct)} [{fmt(lo, pct)}, {fmt(hi, pct)}]"
+
+
+def plot_calibration(oos, model, path):
     fig, ax = plt.subplots(figsize=(6, 5))
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect")
-    for name, r in results.items():
-        pts = r["_calibration"]
+    for name, o in oos.items():
+        moved = o.direction != 0
+        pts = common.calibration_curve(o.probs[model][moved], (o.direction[moved] == 1).astype(float), bins=20)
         if pts:
-            xs, ys, ns = zip(*pts)
-            ax.plot(xs, ys, "o-", label=f"{name} (ECE {fmt(r['ece'])})")
-    ax.set_xlabel("predicted P(up)")
+            xs, ys, _ = zip(*pts)
+            ax.plot(xs, ys, "o-", label=name)
+    ax.set_xlim(0.2, 0.8)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel("predicted P(up), out of sample")
     ax.set_ylabel("observed share up (moved windows)")
-    ax.set_title("Calibration (bins with >= 5 windows)")
+    ax.set_title(f"Calibration of {model} (walk-forward, bins >= 5 windows)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def plot_returns(results, path):
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4))
-    for ax, (name, r) in zip(np.atleast_1d(axes), results.items()):
-        pred, real = r["_pred_bps"], r["_real_bps"]
-        ax.scatter(pred, real, s=4, alpha=0.4)
-        lim = max(1e-3, np.percentile(np.abs(real), 99) if len(real) else 1)
-        ax.axhline(0, color="k", lw=0.5)
-        ax.axvline(0, color="k", lw=0.5)
-        ax.set_ylim(-lim, lim)
-        ax.set_title(f"{name}\ncorr {fmt(r['correlation'])}", fontsize=9)
-        ax.set_xlabel("predicted 10 s return (bp)")
-        ax.set_ylabel("realized 10 s return (bp)")
+def plot_lift(sections, path):
+    names = list(sections)
+    baselines = protocol.BASELINES
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, (key, label) in zip(axes, (("lift_accuracy", "accuracy lift (pp, moved windows)"),
+                                       ("lift_log_loss", "log-loss lift (baseline - model)"))):
+        width = 0.8 / len(baselines)
+        for j, b in enumerate(baselines):
+            xs = np.arange(len(names)) + (j - (len(baselines) - 1) / 2) * width
+            vals = np.array([sections[n]["baselines"][b][key] for n in names], dtype=float)
+            lo = np.array([sections[n]["baselines"][b][f"{key}_ci95"][0] for n in names], dtype=float)
+            hi = np.array([sections[n]["baselines"][b][f"{key}_ci95"][1] for n in names], dtype=float)
+            scale = 100.0 if key == "lift_accuracy" else 1.0
+            ax.errorbar(xs, vals * scale, yerr=[(vals - lo) * scale, (hi - vals) * scale], fmt="o", capsize=3,
+                        label=b)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(np.arange(len(names)))
+        ax.set_xticklabels(names, fontsize=8)
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.suptitle("Served model vs baselines, out of sample, 95 % block-bootstrap intervals")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def write_markdown(results, meta, path):
-    cols = [
-        ("n_windows", "windows", False),
-        ("n_effective", "indep. 10 s", False),
-        ("n_moved", "moved", False),
-        ("directional_accuracy_moved", "accuracy (moved)", True),
-        ("ci95_low", "95 % CI low", True),
-        ("ci95_high", "95 % CI high", True),
-        ("baseline_persistence", "persistence", True),
-        ("baseline_majority", "majority", True),
-        ("baseline_model_accuracy_moved", "baseline.onnx", True),
-        ("mae_usd", "MAE USD", False),
-        ("baseline_zero_mae_usd", "MAE USD (zero)", False),
-        ("correlation", "corr", False),
-        ("ece", "ECE", False),
-    ]
+def write_markdown(report, path):
     lines = [
-        "# Model evaluation (10 s BTCUSDT mid direction and return)",
+        "# Model evaluation (10 s BTCUSDT mid direction), walk-forward out of sample",
         "",
-        f"Model: `model/artifacts/model.onnx` (variant `{meta.get('model_variant')}`, feature_version "
-        f"{meta.get('feature_version')}, created {meta.get('created_at')}). Generated by `model/evaluate.py`; "
-        "numbers from onnxruntime on tables built by `dataset-builder` every 2 s.",
+        f"Served model: `{report['model']['family']}` ({report['model']['kind']}, inputs "
+        f"{', '.join(report['model']['inputs'])}), expected return: {report['model']['expected_return']}. "
+        "Generated by `make evaluate` (`model/evaluate.py`); protocol in docs/model.md. Every figure is out of "
+        "sample (expanding window, refit every 120 s of data, 20 s purge), with a 95 % block-bootstrap interval "
+        "over 10 s blocks in brackets. Accuracy on moved windows (|10 s return| >= 0.5 bp).",
         "",
-        "Accuracy is on *moved* windows (|10 s return| >= 0.5 bp), predicting up when p_up >= 0.5. "
-        "CI = 95 % Wilson interval on the moved windows, which treats overlapping 10 s windows as independent "
-        "and is therefore too narrow; `ci95_*_effective` in the JSON shrinks n to the non-overlapping "
-        "windows. Persistence predicts the direction of the previous 10 s (majority when unchanged); majority "
-        "always predicts the training set's majority direction; MAE (zero) is the zero-return baseline.",
-        "",
-        "| dataset | " + " | ".join(c[1] for c in cols) + " |",
-        "|---" * (len(cols) + 1) + "|",
+        "| dataset | windows | moved | indep. 10 s | accuracy | balanced acc. | AUC | log-loss | Brier | ECE | "
+        "majority | persistence | imbalance rule | microprice rule | lift vs rule (pp) | lift vs majority (pp) | "
+        "MAE USD (zero) |",
+        "|---" * 18 + "|",
     ]
-    for name, r in results.items():
-        lines.append(f"| {name} | " + " | ".join(fmt(r.get(k), pct) for k, _, pct in cols) + " |")
-    lines += ["", "Effective-n 95 % CI of the model's accuracy:", ""]
-    for name, r in results.items():
-        lines.append(f"- {name}: {fmt(r['ci95_low_effective'], True)} – {fmt(r['ci95_high_effective'], True)} "
-                     f"({r['n_effective']} non-overlapping windows)")
-    lines += ["", "## Notes per dataset", ""]
-    for name in results:
-        lines.append(f"- **{name}**: {NOTES[name]}")
-    lines += ["", "Plots: `calibration.png` (reliability of p_up), `pred_vs_realized.png` (expected vs realized "
-              "10 s return).", ""]
+    for name, f in [("**pooled**", report["pooled_out_of_sample"]), *report["datasets"].items()]:
+        b = f["baselines"]
+        lift = b["imbalance_rule"]
+        maj = b["majority"]
+        lines.append(
+            f"| {name} | {f['n_windows']} | {f['n_moved']} | {f['n_independent']} | {ci(f, 'accuracy_moved', True)} | "
+            f"{ci(f, 'balanced_accuracy', True)} | {ci(f, 'auc')} | {ci(f, 'log_loss')} | {ci(f, 'brier')} | "
+            f"{ci(f, 'ece')} | {fmt(maj['accuracy_moved'], True)} | {fmt(b['persistence']['accuracy_moved'], True)} | "
+            f"{fmt(b['imbalance_rule']['accuracy_moved'], True)} | {fmt(b['microprice_rule']['accuracy_moved'], True)} | "
+            f"{100 * lift['lift_accuracy']:+.1f} [{100 * lift['lift_accuracy_ci95'][0]:+.1f}, "
+            f"{100 * lift['lift_accuracy_ci95'][1]:+.1f}] | {100 * maj['lift_accuracy']:+.1f} "
+            f"[{100 * maj['lift_accuracy_ci95'][0]:+.1f}, {100 * maj['lift_accuracy_ci95'][1]:+.1f}] | "
+            f"{fmt(f['mae_usd'])} ({fmt(f['mae_usd_zero'])}) |")
+    lines += ["", "Baselines' log-loss (their probability is the training hit rate of the rule):", ""]
+    for name, f in [("pooled", report["pooled_out_of_sample"]), *report["datasets"].items()]:
+        parts = [f"{b} {fmt(e['log_loss'])} (lift {e['lift_log_loss']:+.4f} "
+                 f"[{e['lift_log_loss_ci95'][0]:+.4f}, {e['lift_log_loss_ci95'][1]:+.4f}])"
+                 for b, e in f["baselines"].items()]
+        lines.append(f"- {name}: model {fmt(f['log_loss'])}; " + "; ".join(parts))
+    lines += ["", "Datasets:", ""]
+    for name, f in report["datasets"].items():
+        lines.append(f"- **{name}**{'' if f['pooled'] else ' (diagnostic, not pooled)'}: {f['source']}")
+    lines += ["", "Plots: `calibration.png` (reliability of the out-of-sample p_up per dataset), `lift.png` "
+              "(lift over each baseline with its interval).", ""]
     path.write_text("\n".join(lines))
 
 
@@ -158,67 +161,69 @@ def main():
     args = ap.parse_args()
     data, art, rep = Path(args.data), Path(args.artifacts), Path(args.reports)
     rep.mkdir(parents=True, exist_ok=True)
-    names = common.feature_spec(args.builder)["feature_names"]
+    spec = common.feature_spec(args.builder)
+    names = spec["feature_names"]
+    meta = load_meta(art / "model.onnx")
+    td = json.loads(meta["training_data"])
+    family = families.candidates(names)[td["family"]]
+    zero_return = td["expected_return"] == "zero"
+    if zero_return:
+        family.predict = family.predict_zero_return
 
-    model, meta = load_model(art / "model.onnx")
-    baseline, _ = load_model(art / "baseline.onnx")
-    synth_only, _ = load_model(art / "synthetic_only.onnx")
-    training = json.loads(meta["training_data"])
-    majority = 1 if training["majority_direction"] == "up" else -1
-    test_start = training["real_split_us"]["test"][0]
+    datasets = train.load_datasets(data, names)
+    pooled_ds = [d for d in datasets if d.pooled]
+    model = td["family"]
+    oos = protocol.walk_forward(datasets, names, {model: family})
+    sections = {}
+    for d in datasets:
+        f = flatten(oos[d.name].figures(model, protocol.BASELINES))
+        f |= {"pooled": d.pooled, "source": d.source, "folds": len(protocol.folds(d)),
+              "first_test_time_us": int(oos[d.name].time_us.min()), "last_time_us": int(oos[d.name].time_us.max())}
+        sections[d.name] = f
+        print(f"{d.name}: n={f['n_windows']} moved={f['n_moved']} indep={f['n_independent']} "
+              f"acc={ci(f, 'accuracy_moved', True)} rule={fmt(f['imbalance_rule_accuracy'], True)} "
+              f"majority={fmt(f['majority_accuracy'], True)} ll={ci(f, 'log_loss')} auc={ci(f, 'auc')}")
+    pooled = flatten(protocol.concat_oos([oos[d.name] for d in pooled_ds]).figures(model, protocol.BASELINES))
+    pooled["datasets"] = [d.name for d in pooled_ds]
+    print(f"POOLED: n={pooled['n_windows']} moved={pooled['n_moved']} indep={pooled['n_independent']} "
+          f"acc={ci(pooled, 'accuracy_moved', True)} rule={fmt(pooled['imbalance_rule_accuracy'], True)} "
+          f"lift vs rule {pooled['lift_vs_imbalance_rule']:+.4f} [{pooled['lift_vs_imbalance_rule_ci95_low']:+.4f}, "
+          f"{pooled['lift_vs_imbalance_rule_ci95_high']:+.4f}] ll={ci(pooled, 'log_loss')} "
+          f"mae ${pooled['mae_usd']:.3f} (zero ${pooled['mae_usd_zero']:.3f})")
 
-    real = common.Table(data / "real_spot_2s.csv", names)
-    sets = {
-        "synthetic_test": (common.Table(data / "synth_test_2s.csv", names), model),
-        "real_spot_test": (real.between(test_start, None), model),
-        "real_spot_full_synthetic_only": (real, synth_only),
-    }
-    tardis_path = data / "tardis_trades_2s.csv"
-    if tardis_path.exists():
-        sets["tardis_trades"] = (common.Table(tardis_path, names), model)
-    else:
-        print(f"SKIP tardis_trades: {tardis_path} not built (trades.csv absent)")
+    # The committed artifacts are the final refit of this family on every pooled real row.
+    x, t, d, r = protocol.stack([ds.table for ds in pooled_ds], names)
+    fitted = family.fit(x, d, r, t)
+    p_py, _ = family.predict(fitted, x)
+    sess = ort.InferenceSession(str(art / "model.onnx"), providers=["CPUExecutionProvider"])
+    p_onnx = sess.run([export.OUT_P_UP], {export.INPUT: x.astype(np.float32)})[0][:, 0]
+    artifact_diff = float(np.max(np.abs(p_onnx - p_py)))
+    print(f"committed model.onnx vs a refit on all real rows: max |dp| {artifact_diff:.2e}")
 
-    results = {}
-    for name, (table, sess) in sets.items():
-        p, r = predict(sess, table.x)
-        m = common.direction_metrics(table, p, r, majority)
-        bp, br = predict(baseline, table.x)
-        b = common.direction_metrics(table, bp, br, majority)
-        # baseline.onnx was fitted on the first 45 % of the real recording: not out of sample on the full set.
-        in_sample = name == "real_spot_full_synthetic_only"
-        m["baseline_model_accuracy_moved"] = None if in_sample else b["directional_accuracy_moved"]
-        m["baseline_model_mae_usd"] = None if in_sample else b["mae_usd"]
-        m["baseline_model_correlation"] = None if in_sample else b["correlation"]
-        m["first_time_us"] = int(table.time_us.min()) if len(table) else None
-        m["last_time_us"] = int(table.time_us.max()) if len(table) else None
-        m["mean_completeness"] = float(table.completeness.mean()) if len(table) else None
-        m["note"] = NOTES[name]
-        moved = table.direction != 0
-        m["_calibration"] = common.calibration_curve(p[moved], (table.direction[moved] == 1).astype(float))
-        m["_pred_bps"], m["_real_bps"] = r * 1e4, table.ret * 1e4
-        results[name] = m
-        print(f"{name}: n={m['n_windows']} eff={m['n_effective']} moved={m['n_moved']} "
-              f"acc={fmt(m['directional_accuracy_moved'], True)} [{fmt(m['ci95_low'], True)}, {fmt(m['ci95_high'], True)}] "
-              f"persistence={fmt(m['baseline_persistence'], True)} majority={fmt(m['baseline_majority'], True)} "
-              f"baseline.onnx={fmt(m['baseline_model_accuracy_moved'], True)} mae=${fmt(m['mae_usd'])} "
-              f"(zero ${fmt(m['baseline_zero_mae_usd'])}) corr={fmt(m['correlation'])} ece={fmt(m['ece'])}")
-
-    plot_calibration(results, rep / "calibration.png")
-    plot_returns(results, rep / "pred_vs_realized.png")
-    public = {
-        name: {k: v for k, v in r.items() if not k.startswith("_")} | {"calibration_curve": r["_calibration"]}
-        for name, r in results.items()
-    }
+    plot_calibration({d.name: oos[d.name] for d in pooled_ds}, model, rep / "calibration.png")
+    plot_lift({"pooled": pooled} | {d.name: sections[d.name] for d in pooled_ds}, rep / "lift.png")
+    for stale in ("pred_vs_realized.png",):
+        (rep / stale).unlink(missing_ok=True)
     report = {
-        "model": {k: meta.get(k) for k in ("model_variant", "feature_version", "created_at")},
-        "flat_threshold_bps": training["flat_threshold_bps"],
-        "horizon_s": training["horizon_s"],
-        "datasets": public,
+        "model": {"family": model, "kind": family.kind, "inputs": family.inputs,
+                  "expected_return": td["expected_return"], "created_at": meta.get("created_at"),
+                  "feature_version": meta.get("feature_version"),
+                  "committed_onnx_vs_refit_max_abs_dp": artifact_diff},
+        "protocol": {"walk_forward": "expanding window, calendar-causal training part over the pooled real "
+                     "datasets", "refit_every_s": protocol.REFIT_US // protocol.S,
+                     "purge_s": protocol.PURGE_US // protocol.S, "warmup_s": protocol.WARMUP_US // protocol.S,
+                     "eval_step_s": protocol.EVAL_STEP_US // protocol.S, "bootstrap_block_s": protocol.BLOCK_US
+                     // protocol.S, "bootstrap_resamples": protocol.N_BOOT, "bootstrap_seed": protocol.BOOT_SEED,
+                     "synthetic_used": False},
+        "flat_threshold_bps": spec["flat_threshold_bps"],
+        "horizon_s": spec["horizon_s"],
+        "required_keys": list(REPORT_KEYS),
+        "pooled_out_of_sample": pooled,
+        "datasets": sections,
     }
     (rep / "evaluation.json").write_text(json.dumps(common.clean_json(report), indent=2, sort_keys=True) + "\n")
-    write_markdown(results, meta, rep / "evaluation.md")
-    print(f"wrote {rep / 'evaluation.json'}, {rep / 'evaluation.md'}, calibration.png, pred_vs_realized.png")
+    write_markdown(report, rep / "evaluation.md")
+    print(f"wrote {rep / 'evaluation.json'}, evaluation.md, calibration.png, lift.png")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ ops that tract and onnxruntime both run), with the standardisation baked in.
 
 Graph: features [N, F] -> (x - mean) * inv_std -> Clip(-5, 5) -> classifier MLP -> Sigmoid -> p_up [N, 1]
                                                             `-> regressor MLP  -> * scale + offset -> expected_return [N, 1]
+(or, with reg=None, expected_return = scale * p_up + offset: the shrunk return k (2 p_up - 1), or exactly 0)
 Features the model does not use have inv_std = 0, so they cannot influence the outputs (e.g. mid_price).
 """
 
@@ -43,7 +44,7 @@ def _dense_stack(prefix, x, coefs, intercepts, nodes, inits):
 
 
 def build_model(n_features, mean, inv_std, clf, reg, reg_scale, reg_offset, metadata, name):
-    """clf / reg: (coefs, intercepts) lists as in scikit-learn MLPs; one layer = a linear model."""
+    """clf / reg: (coefs, intercepts) lists as in scikit-learn MLPs; one layer = a linear model; reg may be None."""
     nodes, inits = [], []
     _init(inits, "mean", np.reshape(mean, (1, n_features)))
     _init(inits, "inv_std", np.reshape(inv_std, (1, n_features)))
@@ -54,7 +55,9 @@ def build_model(n_features, mean, inv_std, clf, reg, reg_scale, reg_offset, meta
     nodes.append(helper.make_node("Clip", ["scaled", "clip_lo", "clip_hi"], ["x"], name="clip"))
     logit = _dense_stack("clf", "x", clf[0], clf[1], nodes, inits)
     nodes.append(helper.make_node("Sigmoid", [logit], [OUT_P_UP], name=OUT_P_UP))
-    raw = _dense_stack("reg", "x", reg[0], reg[1], nodes, inits)
+    # reg=None: the return is an affine function of p_up (scale * p_up + offset; scale = offset = 0 gives an
+    # exact zero), otherwise a separate dense stack on the features.
+    raw = OUT_P_UP if reg is None else _dense_stack("reg", "x", reg[0], reg[1], nodes, inits)
     _init(inits, "ret_scale", np.reshape(np.float32(reg_scale), (1, 1)))
     _init(inits, "ret_offset", np.reshape(np.float32(reg_offset), (1, 1)))
     nodes.append(helper.make_node("Mul", [raw, "ret_scale"], ["ret_scaled"], name="ret_scaled"))
