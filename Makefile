@@ -93,10 +93,10 @@ bench: ## Criterion benches + service benches → target/bench/report.json, repo
 fuzz: ## Run every SBE fuzz target for FUZZ_SECONDS each (default 60; not part of make test)
 	@bash fuzz/run.sh $${FUZZ_SECONDS:-60}
 
-train: bootstrap ## Build the dataset from the recordings + synthetic runs and train/export the ONNX models
+train: bootstrap ## Build the real-data tables, run the walk-forward protocol over the candidates, export the pick (docs/model.md)
 	@bash model/train.sh
 
-evaluate: bootstrap ## Evaluate the committed model on held-out synthetic and real data → model/reports/
+evaluate: bootstrap ## Walk-forward out-of-sample evaluation of the served model vs baselines → model/reports/
 	@bash model/evaluate.sh
 
 docs: ## Regenerate docs/metrics.md from the metric schema

@@ -123,7 +123,7 @@ def write_markdown(report, path):
         "| dataset | windows | moved | indep. 10 s | accuracy | balanced acc. | AUC | log-loss | Brier | ECE | "
         "majority | persistence | imbalance rule | microprice rule | lift vs rule (pp) | lift vs majority (pp) | "
         "MAE USD (zero) |",
-        "|---" * 18 + "|",
+        "|---" * 17 + "|",
     ]
     for name, f in [("**pooled**", report["pooled_out_of_sample"]), *report["datasets"].items()]:
         b = f["baselines"]
