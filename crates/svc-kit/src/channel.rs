@@ -164,14 +164,27 @@ mod tests {
             channel: Channel::Records,
         };
         assert_eq!(m.channel_capacity.get_or_create(&labels).get(), 8.0);
+        // Polled with a deadline: the sampler runs every 5 ms, but a loaded machine may delay it.
+        let depth_becomes = |want: f64| {
+            let gauge = m.channel_depth.get_or_create(&labels).clone();
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                while gauge.get() != want {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "depth {} never became {want}",
+                        gauge.get()
+                    );
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        };
         for i in 0..3 {
             tx.send(i).await.unwrap();
         }
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        assert_eq!(m.channel_depth.get_or_create(&labels).get(), 3.0);
+        depth_becomes(3.0).await;
         rx.recv().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        assert_eq!(m.channel_depth.get_or_create(&labels).get(), 2.0);
+        depth_becomes(2.0).await;
         drop(tx);
         tokio::time::timeout(Duration::from_secs(2), sampler)
             .await
