@@ -397,6 +397,9 @@ def sc_kill_aggregator(ctx):
 def sc_redis_restart(ctx):
     stack = ctx.stack
     stack.procs['redis'].kill9()
+    # issue 15: hold the outage until RedisOperationFailures pages (a real outage, not a 5 s blip);
+    # recovery is then timed as before, from 5 s before the restart.
+    wait_webhook(ctx, 'redis_restart', 'RedisOperationFailures', '/critical/', now(), 150)
     t0 = now()
     time.sleep(5)
     stack.start_redis()
