@@ -31,8 +31,14 @@ pub enum Fault {
     DropDepthDiffs { count: u32 },
     /// Drop every WebSocket connection (TCP closed without a close frame).
     DisconnectAll,
-    /// No market data and no server pings for `duration_ms`; connections stay open.
+    /// A network stall of `duration_ms`: connections stay open but carry no market data and no
+    /// server pings, while the market goes on (the book advances, frames of the stall are lost, a
+    /// depth client sees a sequence gap); afterwards event times are current again.
     Stall { duration_ms: u64 },
+    /// A lossless pause of `duration_ms`: the market halts (no event is produced, none is lost, no
+    /// pings), then resumes where it stopped; the synthetic clock jumps by the pause so event
+    /// times are current again (a replay's recorded times are shifted in pacing only).
+    Pause { duration_ms: u64 },
     /// Send the next `count` frames of `stream` (default `depth`) with a corrupted header.
     CorruptFrame {
         #[serde(default = "depth")]
@@ -82,6 +88,7 @@ impl Fault {
             Self::DropDepthDiffs { .. } => "drop_depth_diffs",
             Self::DisconnectAll => "disconnect_all",
             Self::Stall { .. } => "stall",
+            Self::Pause { .. } => "pause",
             Self::CorruptFrame { .. } => "corrupt_frame",
             Self::TruncatedFrame { .. } => "truncated_frame",
             Self::UnknownTemplate { .. } => "unknown_template",
@@ -112,6 +119,7 @@ pub struct ArmedFaults {
     drop_diffs: u32,
     damage: VecDeque<(StreamKind, Damage, u32)>,
     stall_until: Option<Instant>,
+    pause_until: Option<Instant>,
     rest: VecDeque<(RestFault, u32)>,
     rest_slow: VecDeque<(Duration, u32)>,
 }
@@ -121,10 +129,8 @@ impl ArmedFaults {
     pub fn arm(&mut self, fault: &Fault, now: Instant) {
         match *fault {
             Fault::DropDepthDiffs { count } => self.drop_diffs = self.drop_diffs.saturating_add(count),
-            Fault::Stall { duration_ms } => {
-                let until = now + Duration::from_millis(duration_ms);
-                self.stall_until = Some(self.stall_until.map_or(until, |u| u.max(until)));
-            }
+            Fault::Stall { duration_ms } => extend(&mut self.stall_until, now, duration_ms),
+            Fault::Pause { duration_ms } => extend(&mut self.pause_until, now, duration_ms),
             Fault::CorruptFrame { stream, count } => self.damage.push_back((stream, Damage::Corrupt, count)),
             Fault::TruncatedFrame { stream, count } => {
                 self.damage.push_back((stream, Damage::Truncate, count));
@@ -168,9 +174,14 @@ impl ArmedFaults {
         Some(damage)
     }
 
-    /// End of the current stall, if one is in progress at `now`.
+    /// End of the current network stall, if one is in progress at `now`.
     pub fn stalled_until(&self, now: Instant) -> Option<Instant> {
         self.stall_until.filter(|u| *u > now)
+    }
+
+    /// End of the current pause, if one is in progress at `now`.
+    pub fn paused_until(&self, now: Instant) -> Option<Instant> {
+        self.pause_until.filter(|u| *u > now)
     }
 
     /// A forced REST answer for the next request, if armed. (Consumes one.)
@@ -182,6 +193,14 @@ impl ArmedFaults {
     pub fn take_rest_delay(&mut self) -> Option<Duration> {
         take_counted(&mut self.rest_slow)
     }
+}
+
+/// Sets `until` to `now + duration_ms`, or keeps a later end already armed.
+fn extend(until: &mut Option<Instant>, now: Instant, duration_ms: u64) {
+    let end = now
+        .checked_add(Duration::from_millis(duration_ms))
+        .unwrap_or(now + Duration::from_secs(86_400 * 365));
+    *until = Some(until.map_or(end, |u| u.max(end)));
 }
 
 fn take_counted<T: Copy>(queue: &mut VecDeque<(T, u32)>) -> Option<T> {
@@ -206,6 +225,10 @@ mod tests {
                 Fault::DropDepthDiffs { count: 3 },
             ),
             (r#"{"type":"disconnect_all"}"#, Fault::DisconnectAll),
+            (
+                r#"{"type":"pause","duration_ms":8000}"#,
+                Fault::Pause { duration_ms: 8000 },
+            ),
             (
                 r#"{"type":"corrupt_frame"}"#,
                 Fault::CorruptFrame {
@@ -269,6 +292,24 @@ mod tests {
         assert_eq!(a.take_rest(), None);
         a.arm(&Fault::Stall { duration_ms: 1000 }, now);
         assert!(a.stalled_until(now).is_some());
+        assert!(a.paused_until(now).is_none(), "a stall is not a pause");
         assert!(a.stalled_until(now + Duration::from_secs(2)).is_none());
+        a.arm(&Fault::Pause { duration_ms: 500 }, now);
+        a.arm(&Fault::Pause { duration_ms: 100 }, now);
+        assert_eq!(
+            a.paused_until(now),
+            Some(now + Duration::from_millis(500)),
+            "the later end wins"
+        );
+        a.arm(
+            &Fault::Stall {
+                duration_ms: u64::MAX,
+            },
+            now,
+        );
+        assert!(
+            a.stalled_until(now + Duration::from_secs(3600)).is_some(),
+            "no overflow panic"
+        );
     }
 }

@@ -117,9 +117,21 @@ impl Shared {
         }
     }
 
-    /// End of the stall in progress, if any.
+    /// End of the network stall in progress, if any.
     pub fn stalled_until(&self) -> Option<Instant> {
         lock(&self.faults).stalled_until(Instant::now())
+    }
+
+    /// End of the lossless pause in progress, if any.
+    pub fn paused_until(&self) -> Option<Instant> {
+        lock(&self.faults).paused_until(Instant::now())
+    }
+
+    /// No market data and no pings go out now (a network stall or a pause).
+    pub fn is_silent(&self) -> bool {
+        let f = lock(&self.faults);
+        let now = Instant::now();
+        f.stalled_until(now).is_some() || f.paused_until(now).is_some()
     }
 }
 
@@ -148,6 +160,10 @@ pub fn apply_fault(shared: &Arc<Shared>, fault: &Fault) {
         }
         Fault::Stall { .. } => {
             inc(&shared.stats.stalls);
+            lock(&shared.faults).arm(fault, Instant::now());
+        }
+        Fault::Pause { .. } => {
+            inc(&shared.stats.pauses);
             lock(&shared.faults).arm(fault, Instant::now());
         }
         _ => lock(&shared.faults).arm(fault, Instant::now()),

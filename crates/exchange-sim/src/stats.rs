@@ -57,6 +57,9 @@ pub struct Stats {
     pub unknown_template_frames: AtomicU64,
     pub server_shutdown_events: AtomicU64,
     pub stalls: AtomicU64,
+    pub pauses: AtomicU64,
+    /// Frames the market produced during a network stall and no client received.
+    pub stall_lost_frames: AtomicU64,
     pub rest_requests: AtomicU64,
     pub rest_429: AtomicU64,
     pub rest_418: AtomicU64,
@@ -117,6 +120,8 @@ impl Stats {
                 unknown_template_frames: g(&self.unknown_template_frames),
                 server_shutdown_events: g(&self.server_shutdown_events),
                 stalls: g(&self.stalls),
+                pauses: g(&self.pauses),
+                stall_lost_frames: g(&self.stall_lost_frames),
                 rest_faults_served: g(&self.rest_faults_served),
                 rest_delayed: g(&self.rest_delayed),
             },
@@ -174,6 +179,11 @@ pub struct FaultsApplied {
     pub unknown_template_frames: u64,
     pub server_shutdown_events: u64,
     pub stalls: u64,
+    #[serde(default)]
+    pub pauses: u64,
+    /// Frames produced during network stalls and not delivered (not counted in `sent`).
+    #[serde(default)]
+    pub stall_lost_frames: u64,
     pub rest_faults_served: u64,
     pub rest_delayed: u64,
 }

@@ -113,6 +113,93 @@ async fn stall_silences_data_and_pings_without_closing_then_resumes() {
     sim.shutdown().await;
 }
 
+fn wall_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64
+}
+
+/// The next depth diff and how far its event time lags the wall clock at receipt (µs).
+async fn diff_and_lag(ws: &mut Ws) -> (market::DepthDiff, i64) {
+    let d = diff_of(&next_binary(ws).await).expect("a depth diff");
+    let lag = wall_us() - d.event_time_us as i64;
+    (d, lag)
+}
+
+/// Reads diffs until none arrived for 250 ms (the fault took effect); the last `u` seen.
+async fn drain_until_silent(ws: &mut Ws, mut last_u: u64) -> u64 {
+    loop {
+        match next_msg(ws, Duration::from_millis(250)).await {
+            Some(Message::Binary(f)) => last_u = diff_of(&f).map_or(last_u, |d| d.last_update_id),
+            Some(other) => panic!("unexpected {other:?}"),
+            None => return last_u,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_stall_loses_the_market_it_missed_and_resumes_at_current_time() {
+    let sim = Simulator::start(synthetic_config(16)).await.unwrap();
+    let addr = sim.local_addr();
+    let mut ws = ws(addr, "/ws/btcusdt@depth", None).await.unwrap();
+    let (d, lag_before) = diff_and_lag(&mut ws).await;
+    fault(addr, r#"{"type":"stall","duration_ms":800}"#).await;
+    let last_u = drain_until_silent(&mut ws, d.last_update_id).await;
+    let (after, lag_after) = diff_and_lag(&mut ws).await;
+    // The market went on: event times are current again and the diffs of the stall are gone.
+    assert!(
+        (lag_after - lag_before).abs() < 300_000,
+        "event time lags the wall clock by {} ms more after the stall",
+        (lag_after - lag_before) / 1000
+    );
+    assert!(
+        after.first_update_id > last_u + 1,
+        "a sequence gap: {last_u} -> {}",
+        after.first_update_id
+    );
+    let s = stats(addr).await;
+    assert!(s.faults_applied.stall_lost_frames > 0, "{s:?}");
+    assert_eq!(s.faults_applied.pauses, 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_loses_nothing_and_resumes_at_current_time() {
+    let mut cfg = synthetic_config(17);
+    cfg.ping_interval = Duration::from_millis(50);
+    cfg.client_message_limit = 0;
+    let sim = Simulator::start(cfg).await.unwrap();
+    let addr = sim.local_addr();
+    let mut ws = ws(addr, "/ws/btcusdt@depth", None).await.unwrap();
+    let (d, lag_before) = diff_and_lag(&mut ws).await;
+    let pings_before = stats(addr).await.pings_sent;
+    fault(addr, r#"{"type":"pause","duration_ms":800}"#).await;
+    let paused_at = Instant::now();
+    let last_u = drain_until_silent(&mut ws, d.last_update_id).await;
+    let (after, lag_after) = diff_and_lag(&mut ws).await;
+    let silence = paused_at.elapsed();
+    assert!(silence >= Duration::from_millis(750), "resumed after {silence:?}");
+    assert_eq!(after.first_update_id, last_u + 1, "no diff lost across the pause");
+    assert!(
+        (lag_after - lag_before).abs() < 300_000,
+        "event time lags the wall clock by {} ms more after the pause",
+        (lag_after - lag_before) / 1000
+    );
+    let s = stats(addr).await;
+    assert_eq!(
+        (s.faults_applied.pauses, s.faults_applied.stall_lost_frames),
+        (1, 0),
+        "{s:?}"
+    );
+    assert!(
+        s.pings_sent - pings_before <= 4,
+        "no pings during the pause: {s:?}"
+    );
+    assert_eq!(s.clients, 1, "the connection stayed open");
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_and_truncated_frames_fail_to_decode_once_each() {
     let sim = Simulator::start(synthetic_config(14)).await.unwrap();

@@ -17,9 +17,10 @@ async fn depth_in_json_and_sbe_describe_the_same_uncrossed_book() {
     cfg.wait_for_subscriber = false;
     let sim = Simulator::start(cfg).await.unwrap();
     let addr = sim.local_addr();
-    // Stall the feed so both requests see the same book.
+    // Pause the market (lossless; during a network stall the book moves on) so both requests see
+    // the same book.
     let sbe_first = rest_snapshot_sbe(addr, 50).await;
-    fault(addr, r#"{"type":"stall","duration_ms":2000}"#).await;
+    fault(addr, r#"{"type":"pause","duration_ms":2000}"#).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let sbe = rest_snapshot_sbe(addr, 50).await;
     assert!(sbe.last_update_id >= sbe_first.last_update_id);

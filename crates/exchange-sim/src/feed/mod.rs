@@ -61,6 +61,12 @@ pub trait Source: Send {
     fn next_event(&mut self) -> Option<Result<SourceEvent, SourceError>>;
     /// Starts over (for `--loop`); ids and times must keep rising. `false` if unsupported.
     fn restart(&mut self) -> Result<bool, SourceError>;
+    /// The market was paused for `us`: move the source's clock forward by that much (nothing
+    /// happens in between), so later event times are current again. `false` if unsupported
+    /// (recorded times), and the pacing is shifted instead.
+    fn skip(&mut self, _us: u64) -> bool {
+        false
+    }
 }
 
 /// Runs the feed until the source ends (without `--loop`) or shutdown.
@@ -72,6 +78,16 @@ pub async fn run(shared: Arc<Shared>, mut source: Box<dyn Source>) {
     loop {
         if shared.shutdown.is_cancelled() {
             return;
+        }
+        match pacer.hold(&shared).await {
+            None => return,
+            Some(held) if !held.is_zero() => {
+                let us = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
+                if !source.skip(us) {
+                    pacer.shift(held);
+                }
+            }
+            Some(_) => {}
         }
         let event = match source.next_event() {
             Some(Ok(e)) => e,
@@ -176,8 +192,13 @@ fn update_book(shared: &Shared, diff: DepthDiff, event_time_us: u64) -> Option<(
         .flatten()
 }
 
-/// Publishes a frame, damaged if a corrupt / truncate fault is armed for its stream.
+/// Publishes a frame, damaged if a corrupt / truncate fault is armed for its stream; during a
+/// network stall the frame is lost (counted in `stall_lost_frames`, not in `sent`).
 fn send(shared: &Shared, stream: StreamKind, frame: Vec<u8>) {
+    if shared.stalled_until().is_some() {
+        inc(&shared.stats.stall_lost_frames);
+        return;
+    }
     let damage = lock(&shared.faults).take_damage(stream);
     let frame = match damage {
         None => frame,

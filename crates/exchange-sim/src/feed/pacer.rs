@@ -1,5 +1,6 @@
 //! Pacing of source events against the wall clock: a speed factor, or "max" with back-pressure from
-//! the slowest session; armed stalls pause the clock.
+//! the slowest session. An armed `pause` holds the feed ([`Pacer::hold`]); a network `stall` does
+//! not touch pacing (the market goes on, the sessions just receive nothing).
 
 use std::time::Duration;
 
@@ -32,19 +33,32 @@ impl Pacer {
         self.origin = None;
     }
 
-    /// Waits until the event at `pacing_us` is due. `false` on shutdown.
-    pub async fn wait(&mut self, pacing_us: u64, shared: &Shared) -> bool {
-        while let Some(until) = shared.stalled_until() {
+    /// Waits out any armed pause; returns how long it held (`None` on shutdown). The caller
+    /// moves the source's clock by that much ([`crate::feed::Source::skip`]) or, for a source that
+    /// cannot, [`Pacer::shift`]s the pacing.
+    pub async fn hold(&mut self, shared: &Shared) -> Option<Duration> {
+        let mut held = Duration::ZERO;
+        while let Some(until) = shared.paused_until() {
             let until = Instant::from_std(until);
             let started = Instant::now();
             tokio::select! {
                 () = tokio::time::sleep_until(until) => {}
-                () = shared.shutdown.cancelled() => return false,
+                () = shared.shutdown.cancelled() => return None,
             }
-            if let Some((origin, _)) = self.origin.as_mut() {
-                *origin += started.elapsed();
-            }
+            held += started.elapsed();
         }
+        Some(held)
+    }
+
+    /// Delays every later event by `by` (the source's times stay as they were).
+    pub fn shift(&mut self, by: Duration) {
+        if let Some((origin, _)) = self.origin.as_mut() {
+            *origin += by;
+        }
+    }
+
+    /// Waits until the event at `pacing_us` is due. `false` on shutdown.
+    pub async fn wait(&mut self, pacing_us: u64, shared: &Shared) -> bool {
         match self.speed {
             Speed::Max => self.back_pressure(shared).await,
             Speed::Factor(factor) => {

@@ -158,7 +158,7 @@ async fn serve(
                 }
                 if now >= next_ping {
                     next_ping = now + cfg.ping_interval;
-                    if shared.stalled_until().is_none() {
+                    if !shared.is_silent() {
                         ping_seq += 1;
                         let payload = ping_seq.to_string().into_bytes();
                         if sink.send(Message::Ping(payload.into())).await.is_err() {

@@ -133,6 +133,12 @@ impl SyntheticMarket {
         self.start_us + (self.t * 1e6) as u64
     }
 
+    /// Moves the clock forward by `us` with nothing happening (a paused market resumes at the
+    /// current time; the simulated dynamics continue from where they stopped).
+    pub fn skip(&mut self, us: u64) {
+        self.start_us = self.start_us.saturating_add(us);
+    }
+
     /// The book as a REST snapshot (`limit` levels per side) at the last update id.
     pub fn snapshot(&self, limit: usize) -> DepthSnapshot {
         let conv = |v: Vec<(i64, i64)>| v.into_iter().map(|(p, q)| Level::new(p, q)).collect();

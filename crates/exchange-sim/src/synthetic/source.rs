@@ -84,4 +84,9 @@ impl Source for SyntheticSource {
     fn restart(&mut self) -> Result<bool, SourceError> {
         Ok(false)
     }
+
+    fn skip(&mut self, us: u64) -> bool {
+        self.market.skip(us);
+        true
+    }
 }
