@@ -126,7 +126,11 @@ up_services() {
   start aggregator env AGGREGATOR__HTTP__LISTEN="127.0.0.1:$AGGREGATOR_PORT" AGGREGATOR__LOG__FORMAT=text \
     AGGREGATOR__KINESIS__ENDPOINT_URL="http://127.0.0.1:$KINESIS_PORT" AGGREGATOR__KINESIS__STREAM_NAME="$STREAM_NAME" \
     AGGREGATOR__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" "$bin_dir/aggregator"
+  # A replayed recording carries its recorded (old) event times: no market-time check then.
+  local market_age=5000
+  if [ -n "${SIM_REPLAY:-}" ]; then market_age=0; fi
   start inference env INFERENCE__HTTP__LISTEN="127.0.0.1:$INFERENCE_PORT" INFERENCE__LOG__FORMAT=text \
+    INFERENCE__TICK__MAX_MARKET_AGE_MS="$market_age" \
     INFERENCE__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" "$bin_dir/inference"
   wait_for ingestor 30 http_ok "http://127.0.0.1:$INGESTOR_PORT/metrics"
   wait_for aggregator 30 http_ok "http://127.0.0.1:$AGGREGATOR_PORT/metrics"

@@ -17,10 +17,11 @@ import check
 from book import recording_facts
 from check import K_ANCHOR, K_FEATURES, K_LATEST, Report, now
 from clients import Prometheus, http_get, http_send, metric_sum, scrape
-from stack import Stack, log, wait_until
+from stack import Stack, free_ports, log, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-SCENARIOS = ['gap', 'storm', 'rest429', 'kill_aggregator', 'redis_restart', 'kinesis_restart', 'kill_inference']
+SCENARIOS = ['gap', 'storm', 'rest429', 'kill_aggregator', 'redis_restart', 'kinesis_restart', 'kill_inference',
+             'inference_overlap']
 SHORT_SCENARIOS = ['gap', 'kill_aggregator', 'kill_inference']
 # Alerts allowed to fire during the steady replay: alertname -> (only within this many seconds of
 # the inference process starting, why). Empty: every alert firing in steady state is a failure.
@@ -210,8 +211,10 @@ STALL_MS = 8000
 
 
 def stall(ctx):
-    """Pause the simulator's market data (connections stay open) so the pipeline can drain."""
-    http_send('POST', ctx.stack.sim_url + '/admin/fault', {'type': 'stall', 'duration_ms': STALL_MS})
+    """Pause the simulator's market losslessly (connections stay open, nothing is produced or lost;
+    afterwards event times are current again) so the pipeline can drain. Not a `stall`: that is a
+    network stall, during which the market goes on and its frames are lost (docs/simulator.md)."""
+    http_send('POST', ctx.stack.sim_url + '/admin/fault', {'type': 'pause', 'duration_ms': STALL_MS})
     ctx.stall_until = now() + STALL_MS / 1000 + 0.5
     time.sleep(0.5)
     return wait_until('pipeline drained during the stall', lambda: check.drained(ctx.stack, ctx.shard), 10)
@@ -437,6 +440,55 @@ def sc_kill_inference(ctx):
     check.check_predictions(rep, preds, t1 + 3, now() - 1, 'kill_inference after restart')
 
 
+OVERLAP_S = 36
+
+
+def sc_inference_overlap(ctx):
+    """Issue 14 item 3: a second inference process beside the first for >= 30 s, as ECS runs old and
+    new tasks side by side during a rolling deploy: exactly one prediction per 2 s slot in the stream
+    (the publish script is idempotent per slot), the later writer of each slot counts its lost write
+    in inference_duplicate_slot_writes_total. The second process checks market-time freshness (5 s):
+    the synthetic market's event times must be current after the accounting pauses."""
+    stack, rep = ctx.stack, ctx.rep
+    port = free_ports(1)[0]
+    base = f'http://127.0.0.1:{port}'
+    env = dict(stack.service_env()['inference'], INFERENCE__HTTP__LISTEN=f'127.0.0.1:{port}',
+               INFERENCE__TICK__MAX_MARKET_AGE_MS='5000')
+    p = stack.add('inference-overlap', [stack.bin('inference')], env)
+    p.start()
+    try:
+        wait_until('second inference ready (first tick done)', lambda: http_get(base + '/ready', 2)[0] == 200, 60,
+                   procs=[p])
+        t0 = now()
+        while now() - t0 < OVERLAP_S:
+            if not p.alive() or not stack.procs['inference'].alive():
+                raise RuntimeError('an inference process exited during the overlap')
+            time.sleep(1)
+        t1 = now()
+        m1, m2 = scrape(stack.url('inference', '/metrics')), scrape(base + '/metrics')
+        status, body = http_get(base + '/v1/predictions/latest', 2)
+        second = json.loads(body) if status == 200 else {}
+    finally:
+        p.stop()
+        stack.procs.pop('inference-overlap', None)
+    preds = check.predictions(stack.redis)
+    win = [q['tick_time_us'] for _, q in preds if t0 + 1 <= q['tick_time_us'] / 1e6 <= t1 - 1]
+    doubled = sorted({s for s in win if win.count(s) > 1})
+    rep.check('inference_overlap: exactly one stream entry per slot while two inference processes ran',
+              not doubled and len(win) >= (t1 - t0 - 2) / 2 - 1,
+              f'{len(win)} entries over {t1 - t0:.0f} s, slots published more than once: {doubled[:5]}')
+    check.check_predictions(rep, preds, t0 + 1, t1 - 1, 'inference_overlap')
+    dup = metric_sum(m1, 'inference_duplicate_slot_writes_total') + \
+        metric_sum(m2, 'inference_duplicate_slot_writes_total')
+    rep.check('inference_overlap: the lost writes are counted (inference_duplicate_slot_writes_total)',
+              dup >= len(win) - 2, f'{dup:.0f} duplicates counted for {len(win)} slots')
+    rep.number('inference_overlap_duplicates', dup)
+    rep.check('inference_overlap: the replica checking market time serves ML on a current market',
+              second.get('served_by') == 'ml' and (second.get('market_age_ms') or 1e9) < 5000,
+              f'served_by {second.get("served_by")}, fallback {second.get("fallback_reason")}, '
+              f'market_age_ms {second.get("market_age_ms")}')
+
+
 def chaos(ctx, scenarios):
     stack, rep = ctx.stack, ctx.rep
     if ctx.replay:
@@ -458,7 +510,8 @@ def chaos(ctx, scenarios):
         ctx.ing0 = {k: 0 for k in ingestor_counts(stack)}
     fns = {'gap': sc_gap, 'storm': sc_storm, 'rest429': sc_rest429, 'kill_aggregator': sc_kill_aggregator,
            'redis_restart': sc_redis_restart, 'kinesis_restart': sc_kinesis_restart,
-           'kill_inference': sc_kill_inference}
+           'kill_inference': sc_kill_inference,
+           'inference_overlap': sc_inference_overlap}
     for name in scenarios:
         log(f'--- chaos scenario: {name}')
         t = now()

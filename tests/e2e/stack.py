@@ -285,8 +285,11 @@ class Stack:
             'aggregator': dict(common, AGGREGATOR__HTTP__LISTEN=f'127.0.0.1:{self.port["aggregator"]}',
                                AGGREGATOR__LOG__FORMAT='text', AGGREGATOR__KINESIS__ENDPOINT_URL=k,
                                AGGREGATOR__KINESIS__STREAM_NAME=STREAM, AGGREGATOR__REDIS__URL=r),
+            # A replayed recording carries its recorded (2024) event times: no market-time check
+            # then (docs/e2e.md); the synthetic market's event times are current.
             'inference': dict(common, INFERENCE__HTTP__LISTEN=f'127.0.0.1:{self.port["inference"]}',
-                              INFERENCE__LOG__FORMAT='text', INFERENCE__REDIS__URL=r),
+                              INFERENCE__LOG__FORMAT='text', INFERENCE__REDIS__URL=r,
+                              INFERENCE__TICK__MAX_MARKET_AGE_MS='0' if self.replay_files else '5000'),
         }
 
     def start_service(self, name):

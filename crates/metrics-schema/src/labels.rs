@@ -115,7 +115,10 @@ label_enum!(
 );
 
 label_enum!(
-    /// Why a prediction came from the fallback predictor instead of the model.
+    /// Why a prediction came from the fallback predictor instead of the model. `market_stale`: the
+    /// features' last exchange event is older than the market-age bound (exchange or network stall,
+    /// backlog replay, Redis restored from an old state); `clock_skew`: it lies further in the
+    /// future than the clock-skew allowance.
     FallbackReason {
         StaleFeatures => "stale_features",
         IncompleteFeatures => "incomplete_features",
@@ -125,6 +128,8 @@ label_enum!(
         ModelUnavailable => "model_unavailable",
         ModelError => "model_error",
         BaselineVariant => "baseline_variant",
+        MarketStale => "market_stale",
+        ClockSkew => "clock_skew",
     }
 );
 

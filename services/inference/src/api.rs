@@ -4,8 +4,11 @@
 //! * `GET /v1/predictions?limit=N` — the newest N (1 ≤ N ≤ `predictions.history`, default 100), newest first
 //! * `GET /v1/predictions/stream` — Server-Sent Events, one `prediction` event per tick
 //! * `GET /v1/model` — variant, both model slots, feature contract
-//! * `POST /v1/admin/variant` `{"variant":"ml"|"baseline"}` — switch the serving variant at runtime
+//! * `POST /v1/admin/variant` `{"variant":"ml"|"baseline"}` — switch the serving variant at runtime;
+//!   needs `Authorization: Bearer <admin token>` and `Content-Type: application/json` ([`admin`];
+//!   403 when no token is configured, 401 for a missing or wrong token, 415 for another body type)
 
+use crate::admin::{self, AdminToken};
 use crate::config::Variant;
 use crate::sse;
 use crate::state::Shared;
@@ -22,11 +25,15 @@ const MAX_ADMIN_BODY: usize = 1024;
 
 pub struct Api {
     shared: Arc<Shared>,
+    admin: Arc<AdminToken>,
 }
 
 impl Api {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        Api { shared }
+    pub fn new(shared: Arc<Shared>, admin: AdminToken) -> Self {
+        Api {
+            shared,
+            admin: Arc::new(admin),
+        }
     }
 }
 
@@ -71,7 +78,22 @@ struct VariantRequest {
     variant: String,
 }
 
-async fn set_variant(shared: &Shared, req: Request) -> Response<Body> {
+async fn set_variant(shared: &Shared, token: &AdminToken, req: Request) -> Response<Body> {
+    if let Err(refused) = admin::authorize(token, req.headers()) {
+        tracing::warn!(
+            status = refused.status.as_u16(),
+            "admin request refused: {}",
+            refused.message
+        );
+        let mut resp = error(refused.status, refused.message);
+        if refused.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                hyper::header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        return resp;
+    }
     let body = match Limited::new(req.into_body(), MAX_ADMIN_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body too large or unreadable"),
@@ -110,7 +132,7 @@ fn model_info(shared: &Shared) -> Response<Body> {
     )
 }
 
-async fn route(shared: Arc<Shared>, req: Request) -> Response<Body> {
+async fn route(shared: Arc<Shared>, token: Arc<AdminToken>, req: Request) -> Response<Body> {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
     match req.uri().path() {
         "/v1/predictions/latest" if get => match shared.latest() {
@@ -123,7 +145,7 @@ async fn route(shared: Arc<Shared>, req: Request) -> Response<Body> {
         },
         "/v1/predictions/stream" if get => sse::response(&shared),
         "/v1/model" if get => model_info(&shared),
-        "/v1/admin/variant" if req.method() == Method::POST => set_variant(&shared, req).await,
+        "/v1/admin/variant" if req.method() == Method::POST => set_variant(&shared, &token, req).await,
         "/v1/predictions/latest" | "/v1/predictions" | "/v1/predictions/stream" | "/v1/model" => {
             method_not_allowed("GET, HEAD")
         }
@@ -134,7 +156,7 @@ async fn route(shared: Arc<Shared>, req: Request) -> Response<Body> {
 
 impl Routes for Api {
     fn call(&self, req: Request) -> BoxFuture<Response<Body>> {
-        Box::pin(route(self.shared.clone(), req))
+        Box::pin(route(self.shared.clone(), self.admin.clone(), req))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Composition root: shared state and API → HTTP shell (metrics, health) → models → Redis →
 //! reload task and tick loop; on SIGTERM the current tick finishes, then everything drains.
 
+use crate::admin::AdminToken;
 use crate::api::Api;
 use crate::config::{Config, ENV_MODEL_VARIANT, ENV_REDIS_AUTH_TOKEN};
 use crate::decision::Limits;
@@ -12,7 +13,7 @@ use crate::state::{Published, Shared};
 
 use crate::store::RedisStore;
 use crate::tick::{TickLoop, model_variant_label};
-use crate::{health, reload};
+use crate::{health, reload, supervision};
 use metrics_schema::InferenceMetrics;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,11 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         cfg.predictions.max_sse_subscribers,
         shutdown.clone(),
     ));
-    let routes: Arc<dyn Routes> = Arc::new(Api::new(shared.clone()));
+    let admin = AdminToken::from_env(&cfg.admin)?;
+    if !admin.is_enabled() {
+        tracing::warn!("no admin token configured: POST /v1/admin/* answers 403");
+    }
+    let routes: Arc<dyn Routes> = Arc::new(Api::new(shared.clone(), admin));
     let (shell, metrics) = Shell::start(
         cfg.http.listen,
         shutdown.clone(),
@@ -82,7 +87,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         limits: Limits::new(
             i64::try_from(cfg.tick.max_feature_age_ms).unwrap_or(i64::MAX) * 1_000,
             cfg.tick.min_completeness,
-        ),
+        )
+        .with_market(cfg.tick.max_market_age_us(), cfg.tick.max_clock_skew_us()),
     };
     let interval_us = i64::try_from(cfg.tick.interval_ms).unwrap_or(2_000) * 1_000;
     let ticker = TickLoop::new(
@@ -93,14 +99,21 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         Evaluator::new(cfg.evaluation.window, cfg.evaluation.min_samples, interval_us * 2),
         SloWindow::new(i64::try_from(cfg.evaluation.slo_window_hours).unwrap_or(720) * 3_600_000_000),
     );
+    // Ready once the first tick completed; unhealthy when none completed for 3 intervals.
+    let watcher = tokio::spawn(supervision::watch(
+        h.clone(),
+        ticker.liveness(),
+        interval_us,
+        shutdown.clone(),
+    ));
     let ticks = spawn_tick_thread(ticker, shutdown.clone())?;
-    h.set_ready(true);
 
     shutdown.cancelled().await;
     h.set_ready(false);
     svc_kit::shutdown::drain(cfg.shutdown.drain_timeout(), async {
         let _ = ticks.await;
         let _ = reloader.await;
+        let _ = watcher.await;
         shell.join().await;
     })
     .await;

@@ -14,6 +14,9 @@ use svc_kit::{HttpConfig, RedisConfig, ShutdownConfig};
 pub const ENV_MODEL_VARIANT: &str = "MODEL_VARIANT";
 /// Unprefixed secret: the Redis AUTH token (ElastiCache). Never logged.
 pub const ENV_REDIS_AUTH_TOKEN: &str = "REDIS_AUTH_TOKEN";
+/// Unprefixed secret: the bearer token of the admin endpoints (ECS: from Secrets Manager). Never
+/// logged; `admin.token_file` is the alternative. Neither set: the admin endpoints are disabled.
+pub const ENV_ADMIN_TOKEN: &str = "INFERENCE_ADMIN_TOKEN";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +30,16 @@ pub struct Config {
     pub tick: TickConfig,
     pub predictions: PredictionsConfig,
     pub evaluation: EvaluationConfig,
+    pub admin: AdminConfig,
+}
+
+/// The admin endpoints (`POST /v1/admin/*`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// File holding the bearer token (first line, trimmed); `INFERENCE_ADMIN_TOKEN` wins when set.
+    /// Empty and no variable: the admin endpoints answer 403.
+    pub token_file: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +86,12 @@ pub struct TickConfig {
     pub interval_ms: u64,
     /// Features computed longer ago than this are stale (fallback `stale_features`).
     pub max_feature_age_ms: u64,
+    /// Features whose last exchange event is older than this are stale however recently they
+    /// were computed (fallback `market_stale`); 0 disables the check (replays of recordings whose
+    /// event times are not current). Includes the clock-skew allowance between exchange and host.
+    pub max_market_age_ms: u64,
+    /// How far the exchange event time may lie ahead of this host's clock (fallback `clock_skew`).
+    pub max_clock_skew_ms: u64,
     /// Minimum share of warm features for the model to run (fallback `incomplete_features`).
     pub min_completeness: f64,
     /// Bound on each Redis round trip of the hot path.
@@ -115,6 +134,7 @@ impl Default for Config {
             tick: TickConfig::default(),
             predictions: PredictionsConfig::default(),
             evaluation: EvaluationConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -135,6 +155,8 @@ impl Default for TickConfig {
         TickConfig {
             interval_ms: 2_000,
             max_feature_age_ms: 2_000,
+            max_market_age_ms: 5_000,
+            max_clock_skew_ms: 2_000,
             min_completeness: 0.9,
             redis_timeout_ms: 250,
         }
@@ -182,6 +204,14 @@ impl TickConfig {
     pub fn redis_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_timeout_ms)
     }
+    /// The market-age bound in µs, `None` when disabled.
+    pub fn max_market_age_us(&self) -> Option<i64> {
+        (self.max_market_age_ms > 0)
+            .then(|| i64::try_from(self.max_market_age_ms).unwrap_or(i64::MAX) * 1_000)
+    }
+    pub fn max_clock_skew_us(&self) -> i64 {
+        i64::try_from(self.max_clock_skew_ms).unwrap_or(i64::MAX / 1_000) * 1_000
+    }
 }
 
 impl Config {
@@ -213,6 +243,9 @@ impl Validate for Config {
                 format!("must be `ml` or `baseline`, got `{v}`"),
             );
         }
+        if let Err(e) = crate::admin::AdminToken::from_env(&self.admin) {
+            check(errors, false, "admin.token_file", e.to_string());
+        }
         let m = &self.model;
         check(
             errors,
@@ -238,6 +271,21 @@ impl Validate for Config {
             (1..=3_600_000).contains(&t.max_feature_age_ms),
             "tick.max_feature_age_ms",
             format!("must be in [1, 3600000], got {}", t.max_feature_age_ms),
+        );
+        check(
+            errors,
+            t.max_market_age_ms == 0 || (100..=3_600_000).contains(&t.max_market_age_ms),
+            "tick.max_market_age_ms",
+            format!(
+                "must be 0 (off) or in [100, 3600000], got {}",
+                t.max_market_age_ms
+            ),
+        );
+        check(
+            errors,
+            t.max_clock_skew_ms <= 60_000,
+            "tick.max_clock_skew_ms",
+            format!("must be in [0, 60000], got {}", t.max_clock_skew_ms),
         );
         check(
             errors,
@@ -328,11 +376,16 @@ mod tests {
         c.tick.interval_ms = 5;
         c.tick.min_completeness = 1.5;
         c.predictions.history = 0;
+        c.tick.max_market_age_ms = 50;
         let mut errors = Vec::new();
         c.validate(&mut errors);
         let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
         assert!(paths.contains(&"tick.interval_ms"), "{paths:?}");
         assert!(paths.contains(&"tick.min_completeness"), "{paths:?}");
         assert!(paths.contains(&"predictions.history"), "{paths:?}");
+        assert!(paths.contains(&"tick.max_market_age_ms"), "{paths:?}");
+        assert_eq!(Config::default().tick.max_market_age_us(), Some(5_000_000));
+        c.tick.max_market_age_ms = 0;
+        assert_eq!(c.tick.max_market_age_us(), None);
     }
 }

@@ -5,10 +5,23 @@ use crate::config::Variant;
 use crate::contract::{AnchorState, FeatureSnapshot};
 use metrics_schema::labels::FallbackReason;
 
+/// Default bound on the market age (wall clock − the features' last exchange event time): the
+/// ~0.1–0.5 s the pipeline normally adds, a flush interval, plus an allowance for clock skew between
+/// the exchange and this host (docs/architecture.md "Market-time freshness").
+pub const DEFAULT_MAX_MARKET_AGE_US: i64 = 5_000_000;
+/// Default allowance for an exchange clock ahead of this host's clock.
+pub const DEFAULT_MAX_CLOCK_SKEW_US: i64 = 2_000_000;
+
 /// Thresholds of the "use this vector" rule.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limits {
+    /// Bound on `now − compute_time_us` (the aggregator's flush, wall clock).
     pub max_age_us: i64,
+    /// Bound on `now − event_time_us` (the market itself); `None` disables the check (replays of
+    /// recordings whose event times are not current).
+    pub max_market_age_us: Option<i64>,
+    /// How far `event_time_us` may lie ahead of `now` (clock skew) before the vector is refused.
+    pub max_clock_skew_us: i64,
     pub min_completeness: f64,
     /// `features::FEATURE_VERSION` of this build (the model was validated against it).
     pub feature_version: u32,
@@ -20,11 +33,26 @@ impl Limits {
     pub fn new(max_age_us: i64, min_completeness: f64) -> Self {
         Limits {
             max_age_us,
+            max_market_age_us: Some(DEFAULT_MAX_MARKET_AGE_US),
+            max_clock_skew_us: DEFAULT_MAX_CLOCK_SKEW_US,
             min_completeness,
             feature_version: features::FEATURE_VERSION,
             signature: features::feature_list_signature(),
         }
     }
+
+    /// With a market-age bound (`None`: no market-time check) and a clock-skew allowance.
+    pub fn with_market(mut self, max_market_age_us: Option<i64>, max_clock_skew_us: i64) -> Self {
+        self.max_market_age_us = max_market_age_us;
+        self.max_clock_skew_us = max_clock_skew_us;
+        self
+    }
+}
+
+/// `now − event_time_us` of a vector: how old the market data behind it is (negative when the
+/// exchange clock runs ahead of ours).
+pub fn market_age_us(snap: &FeatureSnapshot, now_us: i64) -> i64 {
+    now_us.saturating_sub(snap.event_time_us)
 }
 
 /// What the tick's Redis read produced.
@@ -56,6 +84,17 @@ pub fn check(read: Read<'_>, now_us: i64, limits: &Limits) -> Result<(), Fallbac
     }
     if now_us.saturating_sub(snap.compute_time_us) > limits.max_age_us {
         return Err(FallbackReason::StaleFeatures);
+    }
+    // Freshly computed is not fresh: after a stall, during a backlog replay or from a restored
+    // Redis the aggregator flushes now about market events long past.
+    if let Some(max_market_age) = limits.max_market_age_us {
+        let age = market_age_us(snap, now_us);
+        if age > max_market_age {
+            return Err(FallbackReason::MarketStale);
+        }
+        if age < -limits.max_clock_skew_us {
+            return Err(FallbackReason::ClockSkew);
+        }
     }
     if snap.completeness.is_nan() || snap.completeness < limits.min_completeness {
         return Err(FallbackReason::IncompleteFeatures);
@@ -148,6 +187,38 @@ mod tests {
         assert_eq!(check(Read::Missing, NOW, &limits()), Err(NoFeatures));
         assert_eq!(check(Read::Malformed, NOW, &limits()), Err(NoFeatures));
         assert_eq!(check(Read::Unavailable, NOW, &limits()), Err(RedisUnavailable));
+    }
+
+    #[test]
+    fn freshly_computed_features_about_an_old_market_fall_back_as_market_stale() {
+        // Exchange stall, backlog replay: the flush is new, the last exchange event is not.
+        let mut s = synced_snapshot(100.0, NOW - 100_000);
+        s.event_time_us = NOW - 30_000_000;
+        assert_eq!(check(Read::Snapshot(&s), NOW, &limits()), Err(MarketStale));
+        s.event_time_us = NOW - DEFAULT_MAX_MARKET_AGE_US;
+        assert_eq!(
+            check(Read::Snapshot(&s), NOW, &limits()),
+            Ok(()),
+            "the bound itself is fresh"
+        );
+        s.event_time_us = NOW - DEFAULT_MAX_MARKET_AGE_US - 1;
+        assert_eq!(check(Read::Snapshot(&s), NOW, &limits()), Err(MarketStale));
+        // An exchange clock ahead of ours within the allowance is fine, beyond it is refused.
+        s.event_time_us = NOW + DEFAULT_MAX_CLOCK_SKEW_US;
+        assert_eq!(check(Read::Snapshot(&s), NOW, &limits()), Ok(()));
+        s.event_time_us = NOW + DEFAULT_MAX_CLOCK_SKEW_US + 1;
+        assert_eq!(check(Read::Snapshot(&s), NOW, &limits()), Err(ClockSkew));
+        // Disabled (replays of old recordings): only the compute-time rule applies.
+        s.event_time_us = NOW - 3_600_000_000;
+        let off = limits().with_market(None, 0);
+        assert_eq!(check(Read::Snapshot(&s), NOW, &off), Ok(()));
+    }
+
+    #[test]
+    fn redis_restored_from_an_old_state_is_stale_before_it_is_market_stale() {
+        let mut s = synced_snapshot(100.0, NOW - 600_000_000);
+        s.event_time_us = NOW - 600_000_000;
+        assert_eq!(check(Read::Snapshot(&s), NOW, &limits()), Err(StaleFeatures));
     }
 
     #[test]

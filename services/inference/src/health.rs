@@ -123,6 +123,24 @@ pub fn features(
                 Some(format!("features too old for the model: age {age_text}")),
             )
         }
+        Err(FallbackReason::MarketStale | FallbackReason::ClockSkew) => {
+            let market = snap.map(|s| (now_us - s.event_time_us) as f64 / 1e6);
+            let word = if market.is_some_and(|a| a > STALE_SECS) {
+                "stale"
+            } else {
+                "active"
+            };
+            (
+                Level::Degraded,
+                word,
+                Some(format!(
+                    "market time off the wall clock: last exchange event {} ago (features computed {age_text} ago); exchange stall, backlog replay or clock skew?",
+                    market
+                        .map(|a| format!("{a:.1} s"))
+                        .unwrap_or_else(|| "unknown".into())
+                )),
+            )
+        }
         Err(FallbackReason::IncompleteFeatures) => (
             Level::Degraded,
             "stale",

@@ -85,3 +85,13 @@ fn feature_pipeline_words_follow_the_fallback_reason() {
         "stale"
     );
 }
+
+#[test]
+fn features_about_an_old_market_are_stale_with_the_market_age_in_the_detail() {
+    let now = 1_700_000_000_000_000;
+    let mut s = synced_snapshot(1.0, now - 100_000);
+    s.event_time_us = now - 30_000_000;
+    let (level, word, detail) = features(Err(FallbackReason::MarketStale), Some(&s), now);
+    assert_eq!((level, word), (Level::Degraded, "stale"));
+    assert!(detail.unwrap_or_default().contains("30.0 s ago"));
+}

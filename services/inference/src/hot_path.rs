@@ -9,7 +9,7 @@ use crate::decision::{self, Limits, Read, Serve};
 use crate::models::LoadedModel;
 use crate::prediction::{self, Output, Prediction, ServedBy, TickContext};
 use crate::state::Shared;
-use crate::store::{HotPathStore, StoreError};
+use crate::store::{HotPathStore, PublishOutcome, StoreError};
 use bytes::Bytes;
 use metrics_schema::labels::FallbackReason;
 use std::sync::Arc;
@@ -69,7 +69,8 @@ pub struct TickOutcome {
     pub reason: Option<FallbackReason>,
     pub prediction: Prediction,
     pub json: Bytes,
-    pub published: Result<(), StoreError>,
+    /// `Duplicate`: another inference process had already published this slot.
+    pub published: Result<PublishOutcome, StoreError>,
     /// Set when the model ran and failed (the tick then used the heuristic fallback).
     pub model_error: Option<String>,
     pub timings: Timings,

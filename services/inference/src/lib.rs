@@ -5,6 +5,7 @@
 //! [`slo`], [`health`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
 //! [`tick`] (the loop), [`api`]/[`sse`] (HTTP), composed in [`app`].
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod config;
@@ -21,4 +22,5 @@ pub mod slo;
 pub mod sse;
 pub mod state;
 pub mod store;
+pub mod supervision;
 pub mod tick;

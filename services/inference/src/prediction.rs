@@ -63,6 +63,9 @@ pub struct Prediction {
     pub model_version: Option<String>,
     /// `tick time − compute time` of the features used, milliseconds.
     pub feature_age_ms: Option<f64>,
+    /// `tick time − event time` of the features used (how old the market data is), milliseconds;
+    /// negative when the exchange clock runs ahead of ours.
+    pub market_age_ms: Option<f64>,
     pub feature_completeness: Option<f64>,
     pub anchor_epoch: Option<u64>,
     /// Set when this is not the primary ML model on usable features.
@@ -140,6 +143,7 @@ pub fn shape(
         variant: ctx.variant.as_str(),
         model_version: if out.is_some() { model_version } else { None },
         feature_age_ms: f.map(|f| (ctx.now_us - f.compute_time_us) as f64 / 1e3),
+        market_age_ms: f.map(|f| crate::decision::market_age_us(f, ctx.now_us) as f64 / 1e3),
         feature_completeness: f.map(|f| f.completeness),
         anchor_epoch: f.map(|f| f.epoch),
         fallback_reason: reason.map(LabelValue::as_str),
@@ -181,6 +185,7 @@ mod tests {
         assert!((p.confidence - 0.7).abs() < 1e-12);
         assert_eq!(p.direction, Direction::Up);
         assert_eq!(p.feature_age_ms, Some(100.5));
+        assert_eq!(p.market_age_ms, Some(100.5));
         assert_eq!(p.fallback_reason, None);
         assert_eq!(p.model_version.as_deref(), Some("mlp:abc"));
     }

@@ -5,6 +5,10 @@
 //! * one `EVALSHA` of [`PUBLISH_LUA`]: `XADD {S}:predictions MAXLEN ~ N * tick_us <slot> json <p>`
 //!   and `SET {S}:predictions:latest <p>`, which Redis runs atomically (like MULTI/EXEC, but one
 //!   command: fred writes and flushes each command of a MULTI/EXEC separately, four small writes).
+//!   The script is idempotent per slot: it publishes only a slot newer than
+//!   `{S}:predictions:last_slot`, so two inference processes (a rolling deploy runs old and new
+//!   tasks side by side) publish each 2 s slot once; the later writer gets
+//!   [`PublishOutcome::Duplicate`] and counts it.
 //!
 //! TCP_NODELAY is set: every write is a complete request the server should see at once.
 
@@ -18,11 +22,26 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-/// The atomic publish: KEYS = stream, latest; ARGV = maxlen, tick slot (µs), prediction JSON.
-pub const PUBLISH_LUA: &str =
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'tick_us', ARGV[2], 'json', ARGV[3])
+/// The atomic, per-slot idempotent publish: KEYS = stream, latest, last published slot; ARGV =
+/// maxlen, tick slot (µs), prediction JSON. Returns 1 when published, 0 when a slot at least this
+/// new was already published (by another process, or this one before a backward clock step). A
+/// garbled `last_slot` value is overwritten (fail open: a prediction per slot still goes out).
+pub const PUBLISH_LUA: &str = "local last = tonumber(redis.call('GET', KEYS[3]) or '')
+local slot = tonumber(ARGV[2])
+if last and slot and slot <= last then return 0 end
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'tick_us', ARGV[2], 'json', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[3])
 return 1";
+
+/// What a publish did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Appended to the stream and set as latest.
+    Written,
+    /// Another writer already published this slot (or a newer one): nothing written.
+    Duplicate,
+}
 
 /// Why a round trip failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +58,13 @@ pub enum StoreError {
 pub trait HotPathStore: Send + Sync + 'static {
     /// The features hash (`None` when the key does not exist).
     fn read_features(&self) -> impl Future<Output = Result<Option<RawFeatures>, StoreError>> + Send;
-    /// Append the prediction to the bounded stream and set the latest key, atomically.
-    fn publish(&self, tick_time_us: i64, json: Bytes) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Append the prediction to the bounded stream and set the latest key, atomically, unless the
+    /// slot was already published.
+    fn publish(
+        &self,
+        tick_time_us: i64,
+        json: Bytes,
+    ) -> impl Future<Output = Result<PublishOutcome, StoreError>> + Send;
     fn is_connected(&self) -> bool;
 }
 
@@ -50,6 +74,8 @@ pub struct Keys {
     pub features: String,
     pub stream: String,
     pub latest: String,
+    /// The newest slot published (per-slot idempotence of [`PUBLISH_LUA`]).
+    pub last_slot: String,
 }
 
 impl Keys {
@@ -58,6 +84,7 @@ impl Keys {
             features: crate::contract::features_key(symbol),
             stream: format!("{{{symbol}}}:predictions"),
             latest: format!("{{{symbol}}}:predictions:latest"),
+            last_slot: format!("{{{symbol}}}:predictions:last_slot"),
         }
     }
 }
@@ -125,7 +152,11 @@ impl RedisStore {
             hgetall: CustomCommand::new_static("HGETALL", ClusterHash::FirstKey, false),
             features_key: Value::from(Bytes::from(keys.features.clone())),
             publish: Script::from_lua(PUBLISH_LUA),
-            publish_keys: vec![Key::from(keys.stream.as_str()), Key::from(keys.latest.as_str())],
+            publish_keys: vec![
+                Key::from(keys.stream.as_str()),
+                Key::from(keys.latest.as_str()),
+                Key::from(keys.last_slot.as_str()),
+            ],
             maxlen: Value::from(Bytes::from(maxlen.to_string())),
             keys,
             timeout,
@@ -235,19 +266,23 @@ impl HotPathStore for RedisStore {
         features_from_frame(frame)
     }
 
-    async fn publish(&self, tick_time_us: i64, json: Bytes) -> Result<(), StoreError> {
+    async fn publish(&self, tick_time_us: i64, json: Bytes) -> Result<PublishOutcome, StoreError> {
         let args = vec![
             self.maxlen.clone(),
             Value::from(Bytes::from(tick_time_us.to_string())),
             Value::from(json),
         ];
-        let _: Value = self
+        let written: i64 = self
             .bounded(
                 self.publish
                     .evalsha_with_reload(&self.client, self.publish_keys.clone(), args),
             )
             .await?;
-        Ok(())
+        Ok(if written == 1 {
+            PublishOutcome::Written
+        } else {
+            PublishOutcome::Duplicate
+        })
     }
 
     fn is_connected(&self) -> bool {
@@ -260,7 +295,11 @@ impl<T: HotPathStore> HotPathStore for std::sync::Arc<T> {
         (**self).read_features()
     }
 
-    fn publish(&self, tick_time_us: i64, json: Bytes) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn publish(
+        &self,
+        tick_time_us: i64,
+        json: Bytes,
+    ) -> impl Future<Output = Result<PublishOutcome, StoreError>> + Send {
         (**self).publish(tick_time_us, json)
     }
 

@@ -9,7 +9,8 @@ use crate::prediction::{HORIZON_US, ServedBy};
 use crate::schedule;
 use crate::slo::SloWindow;
 use crate::state::Published;
-use crate::store::HotPathStore;
+use crate::store::{HotPathStore, PublishOutcome};
+use crate::supervision::TickLiveness;
 use crate::{health, reload};
 use metrics_schema::InferenceMetrics;
 use metrics_schema::labels::{ErrorType, FallbackReason, HotPathStage, ModelVariant, Stage};
@@ -34,6 +35,7 @@ pub struct TickLoop<S> {
     recent_redis: VecDeque<bool>,
     last_slot: i64,
     variant_seen: Option<Variant>,
+    liveness: TickLiveness,
 }
 
 /// A `Skip` interval whose ticks fall on wall-clock multiples of `interval_us`.
@@ -71,7 +73,13 @@ impl<S: HotPathStore> TickLoop<S> {
             recent_redis: VecDeque::with_capacity(16),
             last_slot: i64::MIN,
             variant_seen: None,
+            liveness: TickLiveness::new(),
         }
+    }
+
+    /// Where completed ticks are recorded (for [`crate::supervision::watch`]).
+    pub fn liveness(&self) -> TickLiveness {
+        self.liveness.clone()
     }
 
     /// Ticks until shutdown; hands the store back for a clean disconnect.
@@ -101,6 +109,7 @@ impl<S: HotPathStore> TickLoop<S> {
             self.last_slot = slot;
             let outcome = self.hot.tick(slot).await;
             self.record(&outcome);
+            self.liveness.completed(now_us());
         }
         tracing::info!("tick loop stopped");
         self.hot.store
@@ -137,6 +146,8 @@ impl<S: HotPathStore> TickLoop<S> {
         if let Some(s) = o.read.snapshot() {
             m.feature_age
                 .observe(((o.read_done_us - s.compute_time_us) as f64 / 1e6).max(0.0));
+            m.market_age
+                .observe((crate::decision::market_age_us(s, o.read_done_us) as f64 / 1e6).max(0.0));
             m.feature_completeness.observe(s.completeness);
         }
         // The prediction.
@@ -163,6 +174,9 @@ impl<S: HotPathStore> TickLoop<S> {
         }
         if o.published.is_err() && !matches!(o.read, ReadResult::Unavailable(_)) {
             self.error(ErrorType::Connection, Stage::Redis);
+        }
+        if matches!(o.published, Ok(PublishOutcome::Duplicate)) {
+            m.duplicate_slot_writes.inc();
         }
         if o.model_error.is_some() {
             self.error(ErrorType::Internal, Stage::Model);

@@ -115,6 +115,11 @@ fn nan_model_output_falls_back_with_model_error() {
 fn admin_variant_switch_serves_the_baseline_and_back_and_model_endpoint_reports_it() {
     let redis = RedisServer::start().unwrap();
     let _writer = FeatureWriter::start(redis.port);
+    // The admin token from a file (as a mounted secret would be).
+    let secret = tempfile::tempdir().unwrap();
+    let token_file = secret.path().join("admin-token");
+    std::fs::write(&token_file, "file-t0ken\n").unwrap();
+    let token_path = token_file.display().to_string();
     let svc = start_service(
         &redis.url(),
         Some("ml.onnx"),
@@ -122,8 +127,13 @@ fn admin_variant_switch_serves_the_baseline_and_back_and_model_endpoint_reports_
         &[
             ("INFERENCE__TICK__INTERVAL_MS", "500"),
             ("MODEL_VARIANT", "baseline"),
+            ("INFERENCE__ADMIN__TOKEN_FILE", token_path.as_str()),
         ],
     );
+    let admin = [
+        ("Content-Type", "application/json"),
+        ("Authorization", "Bearer file-t0ken"),
+    ];
     wait_for(
         Duration::from_secs(10),
         "baseline variant from MODEL_VARIANT",
@@ -132,7 +142,13 @@ fn admin_variant_switch_serves_the_baseline_and_back_and_model_endpoint_reports_
             (p["served_by"] == "baseline" && p["fallback_reason"] == "baseline_variant").then_some(())
         },
     );
-    let (status, body) = http(svc.base(), "POST", "/v1/admin/variant", r#"{"variant":"ml"}"#);
+    let (status, body) = http_with(
+        svc.base(),
+        "POST",
+        "/v1/admin/variant",
+        &admin,
+        r#"{"variant":"ml"}"#,
+    );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"previous\":\"baseline\""), "{body}");
     wait_for(Duration::from_secs(10), "ml after the switch", || {
@@ -143,7 +159,13 @@ fn admin_variant_switch_serves_the_baseline_and_back_and_model_endpoint_reports_
     assert_eq!(m["ml"]["loaded"], true);
     assert_eq!(m["baseline"]["loaded"], true);
     assert_eq!(m["feature_version"], features::FEATURE_VERSION);
-    let (status, _) = http(svc.base(), "POST", "/v1/admin/variant", r#"{"variant":"gpt"}"#);
+    let (status, _) = http_with(
+        svc.base(),
+        "POST",
+        "/v1/admin/variant",
+        &admin,
+        r#"{"variant":"gpt"}"#,
+    );
     assert_eq!(status, 400);
     let (status, _) = http(svc.base(), "GET", "/v1/admin/variant", "");
     assert_eq!(status, 405);

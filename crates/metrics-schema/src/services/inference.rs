@@ -155,6 +155,20 @@ pub const ERRORS: MetricDef = MetricDef::ours(
 )
 .labels(ErrorLabels::LABELS);
 
+pub const MARKET_AGE: MetricDef = MetricDef::ours(
+    Inference,
+    Histogram,
+    "inference_market_age_seconds",
+    "Wall clock minus the exchange event time of the features used (negative values count as 0)",
+)
+.buckets(&[0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 120.0]);
+pub const DUPLICATE_SLOT_WRITES: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_duplicate_slot_writes_total",
+    "Ticks not published because another inference process already published that slot",
+);
+
 pub const DEFS: &[MetricDef] = &[
     TOTAL_LATENCY,
     REDIS_READ_DURATION,
@@ -175,6 +189,8 @@ pub const DEFS: &[MetricDef] = &[
     MODEL_RELOADS,
     MODEL_VARIANT_ACTIVE,
     ERRORS,
+    MARKET_AGE,
+    DUPLICATE_SLOT_WRITES,
 ];
 
 /// Typed handles for every inference metric.
@@ -199,6 +215,8 @@ pub struct InferenceMetrics {
     pub model_reloads: Family<ReloadLabels, Counter>,
     pub model_variant_active: Family<VariantLabels, GaugeF>,
     pub errors: Family<ErrorLabels, Counter>,
+    pub market_age: Histogram,
+    pub duplicate_slot_writes: Counter,
 }
 
 impl InferenceMetrics {
@@ -223,6 +241,8 @@ impl InferenceMetrics {
             model_reloads: counter_family(reg, &MODEL_RELOADS),
             model_variant_active: gauge_family(reg, &MODEL_VARIANT_ACTIVE),
             errors: counter_family(reg, &ERRORS),
+            market_age: histogram(reg, &MARKET_AGE),
+            duplicate_slot_writes: counter(reg, &DUPLICATE_SLOT_WRITES),
         }
     }
 

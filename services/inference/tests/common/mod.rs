@@ -102,6 +102,12 @@ pub enum Mode {
     Incomplete,
     Buffering,
     Paused,
+    /// Computed now, about a market 30 s old (backlog replay, or after a stall whose clock lags).
+    MarketLag,
+    /// Event time 10 s ahead of the wall clock (a skewed exchange or host clock).
+    ClockAhead,
+    /// A hash as a Redis restored from a 10-minute-old snapshot holds it (compute and event old).
+    Restored,
 }
 
 /// Rewrites `{S}:features` every 200 ms (like the aggregator's flushes), mid drifting upward.
@@ -128,6 +134,12 @@ impl FeatureWriter {
                     Mode::Buffering => {
                         snap.state = AnchorState::Buffering;
                         snap.usable = false;
+                    }
+                    Mode::MarketLag => snap.event_time_us = now - 30_000_000,
+                    Mode::ClockAhead => snap.event_time_us = now + 10_000_000,
+                    Mode::Restored => {
+                        snap.compute_time_us = now - 600_000_000;
+                        snap.event_time_us = now - 600_000_000;
                     }
                     Mode::Paused => {
                         std::thread::sleep(Duration::from_millis(50));
@@ -160,14 +172,26 @@ impl Drop for FeatureWriter {
     }
 }
 
-/// `(status, body)` of one HTTP/1.1 request.
+/// `(status, body)` of one HTTP/1.1 request (`Content-Type: application/json`).
 pub fn http(base: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_with(base, method, path, &[("Content-Type", "application/json")], body)
+}
+
+/// `(status, body)` of one HTTP/1.1 request with these headers.
+pub fn http_with(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let addr = base.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -235,6 +259,15 @@ impl Service {
     }
     pub fn metrics(&self) -> String {
         http(self.base(), "GET", "/metrics", "").1
+    }
+    /// The value of one exposition line starting with `prefix` (e.g. `name{label="x"}`), 0 if absent.
+    pub fn metric(&self, prefix: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .find(|l| l.starts_with(prefix) && l[prefix.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
     }
 }
 
