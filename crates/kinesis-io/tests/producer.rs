@@ -160,8 +160,15 @@ async fn a_kinesis_outage_buffers_with_backpressure_and_loses_nothing_after_rest
     for i in 0..200u64 {
         tx.send(ev(i)).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = read_all(&c, "events").await;
+    // Poll (deadline, no fixed sleep) until the first 200 are in the stream, then exactly those.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let before = loop {
+        let got = read_all(&c, "events").await;
+        if got.len() >= 200 || tokio::time::Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(before, (0..200).collect::<Vec<_>>());
 
     k.stop();
