@@ -10,6 +10,9 @@
 //! * `ExpiredIteratorException` → a new iterator AFTER the last delivered sequence number (or the
 //!   gate's start position when nothing was delivered). Throttling and other errors back off with
 //!   jitter ([`svc_kit::backoff::Backoff`]); the SDK itself makes one attempt.
+//! * A shard read to its end sends a last batch with `shard_ended` and calls
+//!   [`ShardGate::finished`] (the caller commits the final checkpoint, then releases its lease); a
+//!   claim answering [`StartPosition::Finished`] (ended in an earlier run) is not read at all.
 //! * Batches go to a bounded channel: a slow caller pauses the reads (backpressure).
 
 use aws_sdk_kinesis::Client;
@@ -58,6 +61,9 @@ pub enum StartPosition {
     Latest,
     AtSequence(String),
     AfterSequence(String),
+    /// The shard was read to its end before (a closed parent whose final checkpoint is stored):
+    /// do not read it; children may start.
+    Finished,
 }
 
 /// One Kinesis record.
@@ -99,8 +105,14 @@ pub trait ShardGate: Send + Sync + 'static {
     fn holds(&self, _shard_id: &str) -> bool {
         true
     }
-    /// The task for `shard_id` stopped reading it (lost lease, shard ended, shutdown).
+    /// The task for `shard_id` stopped reading it (lost lease, shutdown, or [`StartPosition::Finished`]).
     fn released(&self, _shard_id: &str) {}
+    /// The task for `shard_id` read it to its end (closed by a reshard) and delivered the last
+    /// batch (`shard_ended`). The caller may keep its lease until it has committed the shard's
+    /// final checkpoint. Default: [`ShardGate::released`].
+    fn finished(&self, shard_id: &str) {
+        self.released(shard_id)
+    }
     /// A successful call (`millis_behind_latest` as Kinesis reported it) or an error.
     fn report(&self, _shard_id: Option<&str>, _result: Result<Option<i64>, ConsumerError>) {}
 }
@@ -206,6 +218,8 @@ fn classify<E, R>(e: &aws_sdk_kinesis::error::SdkError<E, R>, throttled: bool) -
     }
 }
 
+const ENDED: &str = "shard ended";
+
 struct ShardTask {
     client: Client,
     cfg: ConsumerConfig,
@@ -222,11 +236,28 @@ impl ShardTask {
             _ = shutdown.cancelled() => None,
             s = self.gate.claim(&id) => s,
         };
-        if let Some(start) = start {
-            let reason = self.read(start, &shutdown).await;
-            tracing::info!(shard = %id, reason, "stopped reading shard");
+        match start {
+            Some(StartPosition::Finished) => {
+                tracing::info!(shard = %id, "shard was read to its end before; skipped");
+                self.mark_ended();
+            }
+            Some(start) => {
+                let reason = self.read(start, &shutdown).await;
+                tracing::info!(shard = %id, reason, "stopped reading shard");
+                if reason == ENDED {
+                    self.gate.finished(&id);
+                    return;
+                }
+            }
+            None => {}
         }
         self.gate.released(&id);
+    }
+
+    fn mark_ended(&self) {
+        if let Ok(mut g) = self.ended.lock() {
+            g.insert(self.shard_id.to_string());
+        }
     }
 
     /// Reads until the shard ends, the gate withdraws it, shutdown, or the receiver is gone.
@@ -327,10 +358,8 @@ impl ShardTask {
                 }
             }
             if shard_ended {
-                if let Ok(mut g) = self.ended.lock() {
-                    g.insert(self.shard_id.to_string());
-                }
-                return "shard ended";
+                self.mark_ended();
+                return ENDED;
             }
             iterator = next;
             // Interval measured from the start of this call: at most one call per interval.
@@ -358,6 +387,7 @@ impl ShardTask {
             StartPosition::AfterSequence(s) => req
                 .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
                 .starting_sequence_number(s),
+            StartPosition::Finished => return Err(ConsumerError::Other),
         };
         let out = req.send().await.map_err(|e| {
             let throttled = e

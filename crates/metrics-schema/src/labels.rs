@@ -216,3 +216,13 @@ label_enum!(
         Evaluation => "evaluation",
     }
 );
+
+label_enum!(
+    /// What the aggregator found garbled or inconsistent in its Redis state and repaired.
+    StateRepair {
+        EpochRegression => "epoch_regression",
+        CorruptAnchorEpoch => "corrupt_anchor_epoch",
+        CorruptFence => "corrupt_fence",
+        CorruptCheckpoint => "corrupt_checkpoint",
+    }
+);

@@ -22,6 +22,8 @@ pub struct Checkpoint {
     pub producers: Vec<(u64, u64)>,
     pub fence: u64,
     pub epoch: u64,
+    /// The shard was closed by a reshard and read to its end; `seq` is its last record.
+    pub ended: bool,
 }
 
 /// Where the current anchor epoch started: record, event index inside it, epoch.
@@ -82,6 +84,8 @@ pub struct ShardCursor {
     marks: VecDeque<(u64, String)>,
     replay_window_us: u64,
     caught_up: bool,
+    floor: u64,
+    ended: bool,
 }
 
 impl ShardCursor {
@@ -99,36 +103,60 @@ impl ShardCursor {
             marks: VecDeque::new(),
             replay_window_us,
             caught_up: false,
+            floor: 0,
+            ended: false,
         }
+    }
+
+    /// The anchor epoch stored in Redis when the shard was claimed: a fresh state never publishes
+    /// an epoch at or below it unless it rebuilds that very epoch from this shard's anchor.
+    pub fn with_floor(mut self, stored_epoch: u64) -> Self {
+        self.floor = stored_epoch;
+        self
+    }
+
+    /// The shard was read to its end (closed by a reshard).
+    pub fn end(&mut self) {
+        self.ended = true;
+        self.caught_up = true;
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended
     }
 
     /// Called with the first record this cursor sees; returns the epoch offset for a fresh state
     /// machine (published epoch = machine epoch + offset), or `None` when the state continues.
-    pub fn first_record(&mut self, seq: &str) -> Option<u64> {
+    ///
+    /// `running`: the in-memory state already holds other shards' records (a child shard after a
+    /// reshard, or a second shard): the book's anchor lies elsewhere, so this shard records none
+    /// until a gap inside it starts a new epoch.
+    pub fn first_record(&mut self, seq: &str, running: bool) -> Option<u64> {
         if self.started {
             return None;
         }
         self.started = true;
-        match (&self.loaded, &self.anchor) {
-            (None, _) => {
-                self.anchor = Some(AnchorPoint {
-                    seq: seq.into(),
-                    index: 0,
-                    epoch: 1,
-                });
-                Some(0)
+        if running {
+            if self.loaded.is_none() {
+                self.anchor = None;
             }
+            return None;
+        }
+        let floor = self.floor.max(self.loaded.as_ref().map_or(0, |c| c.epoch));
+        match (&self.loaded, &self.anchor) {
             (Some(_), Some(a)) if seq_cmp(seq, &a.seq) != Ordering::Greater => {
                 Some(a.epoch.saturating_sub(1))
             }
-            (Some(c), _) => {
-                // The anchor's start is not re-readable: start a new epoch (re-anchor from a snapshot).
+            _ => {
+                // No checkpoint, or the anchor's start is not re-readable: a new epoch above every
+                // stored one (re-anchor from a snapshot).
+                let epoch = floor.saturating_add(1);
                 self.anchor = Some(AnchorPoint {
                     seq: seq.into(),
                     index: 0,
-                    epoch: c.epoch + 1,
+                    epoch,
                 });
-                Some(c.epoch)
+                Some(floor)
             }
         }
     }
@@ -208,6 +236,7 @@ impl ShardCursor {
             producers: self.live.pairs(),
             fence: self.fence,
             epoch,
+            ended: self.ended,
         })
     }
 
@@ -258,7 +287,11 @@ mod tests {
             ..Default::default()
         };
         let mut c = ShardCursor::new("t".into(), 1, Some(ck), 1);
-        assert_eq!(c.first_record("10"), Some(3), "machine epoch 1 publishes as 4");
+        assert_eq!(
+            c.first_record("10", false),
+            Some(3),
+            "machine epoch 1 publishes as 4"
+        );
         assert!(!c.feed_book("10", 9, true));
         assert!(!c.feed_book("20", 2, true));
         assert!(c.feed_book("20", 3, true));
@@ -280,7 +313,7 @@ mod tests {
             ..Default::default()
         };
         let mut c = ShardCursor::new("t".into(), 1, Some(ck), 1);
-        assert_eq!(c.first_record("25"), Some(5));
+        assert_eq!(c.first_record("25", false), Some(5));
         assert!(c.feed_book("25", 0, true));
         assert!(c.feed_book("26", 0, false));
     }
@@ -288,7 +321,7 @@ mod tests {
     #[test]
     fn replay_from_is_the_earlier_of_the_anchor_and_the_warm_up_window() {
         let mut c = ShardCursor::new("t".into(), 1, None, 10_000_000);
-        c.first_record("100");
+        c.first_record("100", false);
         for (i, t) in (0..40u64).enumerate() {
             c.applied(Phase::Live, &(100 + i).to_string(), t * 1_000_000);
         }
@@ -306,5 +339,46 @@ mod tests {
             Some("129"),
             "10 s of exchange time before the end"
         );
+    }
+
+    #[test]
+    fn a_fresh_state_opens_an_epoch_above_the_stored_one() {
+        let mut c = ShardCursor::new("t".into(), 1, None, 1).with_floor(7);
+        assert_eq!(
+            c.first_record("5", false),
+            Some(7),
+            "machine epoch 1 publishes as 8"
+        );
+        c.applied(Phase::Live, "5", 1);
+        assert_eq!(c.checkpoint(8).unwrap().anchor.map(|a| a.epoch), Some(8));
+        let ck = Checkpoint {
+            seq: "30".into(),
+            anchor: None,
+            epoch: 4,
+            ..Default::default()
+        };
+        let mut c = ShardCursor::new("t".into(), 1, Some(ck), 1).with_floor(9);
+        assert_eq!(
+            c.first_record("25", false),
+            Some(9),
+            "the stored anchor epoch wins over the checkpoint's"
+        );
+    }
+
+    #[test]
+    fn a_shard_joining_a_running_state_records_no_anchor_of_its_own() {
+        let mut c = ShardCursor::new("t".into(), 1, None, 1).with_floor(3);
+        assert_eq!(c.first_record("5", true), None);
+        c.applied(Phase::Live, "5", 1);
+        let ck = c.checkpoint(3).unwrap();
+        assert_eq!(ck.anchor, None, "the anchor lies in the parent");
+        assert!(c.feed_book("5", 0, true));
+        c.set_anchor("9", 2, 4);
+        assert_eq!(
+            c.checkpoint(4).unwrap().anchor.map(|a| a.seq),
+            Some("9".to_string())
+        );
+        c.end();
+        assert!(c.checkpoint(4).unwrap().ended);
     }
 }

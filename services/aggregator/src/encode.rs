@@ -131,6 +131,7 @@ pub fn ckpt_fields(c: &Checkpoint, now_us: i64) -> Vec<Value> {
     pair(&mut out, "producers", producers);
     pair(&mut out, "fence", c.fence.to_string());
     pair(&mut out, "epoch", c.epoch.to_string());
+    pair(&mut out, "ended", if c.ended { "1" } else { "0" });
     pair(&mut out, "updated_us", now_us.to_string());
     out
 }

@@ -6,7 +6,7 @@ use crate::cursor::Checkpoint;
 use crate::store::Store;
 use kinesis_io::consumer::{BoxFuture, ConsumerError, ShardGate, StartPosition};
 use metrics_schema::AggregatorMetrics;
-use metrics_schema::labels::{ErrorType, Stage};
+use metrics_schema::labels::{ErrorType, Stage, StateRepair};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,8 @@ pub struct Claim {
     pub token: String,
     pub fence: u64,
     pub ckpt: Option<Checkpoint>,
+    /// The anchor epoch in Redis at claim time (a fresh state publishes above it).
+    pub stored_epoch: u64,
     pub held: Arc<AtomicBool>,
 }
 
@@ -74,6 +76,38 @@ impl LeaseGate {
             .is_some_and(|t| t.elapsed() <= within)
     }
 
+    /// The pipeline committed the final checkpoint of a shard that ended (reshard): stop renewing
+    /// and release its lease.
+    pub fn retire(&self, shard: &str) {
+        let claim = self.claims.lock().ok().and_then(|mut g| g.remove(shard));
+        if let Some(c) = claim {
+            tracing::info!(%shard, "closed shard finished: final checkpoint written, lease released");
+            c.held.store(false, Ordering::Relaxed);
+            let store = self.store.clone();
+            let shard = shard.to_string();
+            tokio::spawn(async move {
+                let _ = store.release(&shard, &c.token).await;
+            });
+        }
+    }
+
+    /// Reads what a claim needs: the checkpoint (garbled fields dropped, logged and counted) and
+    /// the stored anchor epoch.
+    async fn load(&self, shard: &str) -> Result<(Option<Checkpoint>, u64), crate::store::StoreError> {
+        let (ckpt, bad) = self.store.load_checkpoint(shard).await?;
+        if !bad.is_empty() {
+            tracing::error!(
+                %shard,
+                fields = ?bad,
+                dropped_checkpoint = ckpt.is_none(),
+                "garbled checkpoint fields ignored (a garbled seq drops the checkpoint: the shard is re-read from the initial position)"
+            );
+            self.store.repaired(StateRepair::CorruptCheckpoint);
+        }
+        let stored_epoch = self.store.stored_epoch().await?;
+        Ok((ckpt, stored_epoch))
+    }
+
     /// Releases every lease (shutdown), bounded by the store timeout per call.
     pub async fn release_all(&self) {
         let claims: Vec<(String, Claim)> = self
@@ -91,8 +125,13 @@ impl LeaseGate {
         let mut backoff = Backoff::new(Duration::from_millis(100), self.ttl / 2);
         loop {
             match self.store.acquire(&shard, &self.owner, self.ttl).await {
-                Ok(Some((token, fence))) => match self.store.load_checkpoint(&shard).await {
-                    Ok(ckpt) => {
+                Ok(Some((token, fence))) => match self.load(&shard).await {
+                    Ok((ckpt, _)) if ckpt.as_ref().is_some_and(|c| c.ended) => {
+                        tracing::info!(%shard, "closed shard was read to its end before; not read again");
+                        let _ = self.store.release(&shard, &token).await;
+                        return Some(StartPosition::Finished);
+                    }
+                    Ok((ckpt, stored_epoch)) => {
                         let start = match &ckpt {
                             Some(c) => c
                                 .replay_from
@@ -107,6 +146,7 @@ impl LeaseGate {
                             token: token.clone(),
                             fence,
                             ckpt,
+                            stored_epoch,
                             held: held.clone(),
                         };
                         if let Ok(mut g) = self.claims.lock() {
@@ -168,6 +208,10 @@ impl ShardGate for GateHandle {
     fn holds(&self, shard_id: &str) -> bool {
         self.0.is_held(shard_id)
     }
+
+    /// Keep the lease: the pipeline writes the shard's final checkpoint, then calls
+    /// [`LeaseGate::retire`].
+    fn finished(&self, _shard_id: &str) {}
 
     fn released(&self, shard_id: &str) {
         let claim = self.0.claims.lock().ok().and_then(|mut g| g.remove(shard_id));

@@ -9,7 +9,9 @@ use crate::store::{ShardWrite, StoreError};
 use kinesis_io::consumer::ShardBatch;
 use market::{InstrumentScale, SyncConfig, SyncState};
 use metrics_schema::AggregatorMetrics;
-use metrics_schema::labels::{ErrorType, ReanchorStatus, RecordStatus, Stage, StreamRole};
+use metrics_schema::labels::{
+    ErrorType, LabelValue, ReanchorStatus, RecordStatus, Stage, StateRepair, StreamRole,
+};
 use metrics_schema::services::aggregator::{ReanchorLabels, RecordLabels};
 use pipeline_events::{DecodeError, EventView, RecordReader};
 use std::collections::BTreeMap;
@@ -101,7 +103,11 @@ impl Pipeline {
                 self.flush().await;
             }
         }
-        if self.dirty || self.anchor_dirty {
+        if self.replaying() {
+            // A half-rebuilt state must never reach Redis: the stored state stays the last
+            // complete one and the next owner replays again.
+            tracing::warn!("shutdown during the replay after a restart: nothing flushed");
+        } else if self.dirty || self.anchor_dirty {
             self.retry_at = None;
             self.flush().await;
         }
@@ -126,11 +132,14 @@ impl Pipeline {
                 return;
             };
             let window = self.cfg.reanchor.replay_window_secs.saturating_mul(1_000_000);
-            let cursor = ShardCursor::new(c.token, c.fence, c.ckpt, window);
+            let cursor = ShardCursor::new(c.token, c.fence, c.ckpt, window).with_floor(c.stored_epoch);
             self.cursors.insert(b.shard_id.clone(), cursor);
         }
         for r in &b.records {
             self.on_record(&b.shard_id, &r.sequence_number, &r.data);
+        }
+        if b.shard_ended {
+            self.on_shard_ended(&b.shard_id);
         }
         if let Some(ms) = b.millis_behind_latest {
             self.metrics.kinesis_lag.set(ms as f64 / 1000.0);
@@ -142,9 +151,7 @@ impl Pipeline {
         let Some(cursor) = self.cursors.get_mut(shard) else {
             return;
         };
-        if let Some(offset) = cursor.first_record(seq)
-            && !self.state_started
-        {
+        if let Some(offset) = cursor.first_record(seq, self.state_started) {
             self.state.set_epoch_offset(offset);
         }
         self.state_started = true;
@@ -222,6 +229,23 @@ impl Pipeline {
             self.dirty = true;
             self.unflushed += 1;
             self.last_event = Some(now);
+        }
+    }
+
+    /// A shard closed by a reshard was read to its end: its final checkpoint goes out with the
+    /// next flush (then its lease is released); a shard that never delivered a record has nothing
+    /// to commit and is released now.
+    fn on_shard_ended(&mut self, shard: &Arc<str>) {
+        let Some(cursor) = self.cursors.get_mut(shard) else {
+            return;
+        };
+        cursor.end();
+        tracing::info!(%shard, "shard ended (reshard): committing its final checkpoint");
+        if cursor.checkpoint(self.state.epoch()).is_none() {
+            self.cursors.remove(shard);
+            self.gate.retire(shard);
+        } else {
+            self.dirty = true;
         }
     }
 
@@ -310,7 +334,7 @@ impl Pipeline {
     }
 
     async fn flush(&mut self) {
-        if !self.check_leases() {
+        if self.replaying() || !self.check_leases() {
             return;
         }
         let started = Instant::now();
@@ -333,9 +357,25 @@ impl Pipeline {
         if writes.is_empty() {
             return; // holds no shard: never write state without a lease
         }
+        let ended: Vec<Arc<str>> = writes
+            .iter()
+            .filter(|w| w.ckpt.ended)
+            .map(|w| Arc::from(w.shard))
+            .collect();
         let res = self.gate.store.flush(&published, &writes, now_us()).await;
         match res {
-            Ok(()) => {
+            Ok(repairs) => {
+                for kind in repairs {
+                    tracing::error!(
+                        what = kind.as_str(),
+                        "garbled value in the stored state (not a decimal) overwritten by this flush"
+                    );
+                    self.gate.store.repaired(kind);
+                }
+                for shard in ended {
+                    self.cursors.remove(&shard);
+                    self.gate.retire(&shard);
+                }
                 self.metrics.feature_updates.inc();
                 if published.fv.event_time_us > 0 {
                     self.metrics.feature_completeness.set(published.fv.completeness());
@@ -353,10 +393,28 @@ impl Pipeline {
                 self.metrics.error(ErrorType::Rejected, Stage::Redis);
                 self.reset();
             }
+            Err(StoreError::EpochRegression(stored)) => {
+                // Never retried as is (it would be refused forever): open a newer epoch.
+                let ours = self.state.epoch();
+                tracing::error!(
+                    stored,
+                    ours,
+                    "flush refused: Redis holds a newer anchor epoch; re-anchoring at epoch {}",
+                    stored.saturating_add(1).max(ours + 1)
+                );
+                self.metrics.error(ErrorType::Rejected, Stage::Redis);
+                self.gate.store.repaired(StateRepair::EpochRegression);
+                self.state.open_epoch_above(stored, Instant::now());
+                for note in self.state.drain_notes() {
+                    note_metrics(&self.metrics, &note, Phase::Live);
+                }
+                self.state.take_anchor_changed();
+                self.anchor_dirty = true;
+                self.retry_at = Some(Instant::now() + self.backoff.next_delay());
+            }
             Err(e) => {
                 let t = match e {
                     StoreError::Timeout => ErrorType::Timeout,
-                    StoreError::EpochRegression => ErrorType::Rejected,
                     _ => ErrorType::Connection,
                 };
                 self.metrics.error(t, Stage::Redis);
@@ -370,6 +428,12 @@ impl Pipeline {
 
     /// After fencing: forget everything; the next claim replays from the new owner's checkpoint.
     fn reset(&mut self) {
+        // Closed shards stay finished in this process (their final checkpoint was not written).
+        for (shard, c) in &self.cursors {
+            if c.is_ended() {
+                self.gate.retire(shard);
+            }
+        }
         let fresh = Pipeline::new(
             self.cfg.clone(),
             self.gate.clone(),

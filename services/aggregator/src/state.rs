@@ -91,6 +91,19 @@ impl MarketState {
         self.epoch_offset = offset;
     }
 
+    /// Redis holds a newer anchor epoch than this state (a refused flush): start a new epoch above
+    /// `stored` (a gap: buffering until a snapshot) so the next flush is accepted and the published
+    /// epoch stays monotonic.
+    pub fn open_epoch_above(&mut self, stored: u64, now: Instant) {
+        let before = self.sync.state();
+        let o = self.sync.on_gap();
+        if self.epoch() <= stored {
+            self.epoch_offset = stored.saturating_add(1).saturating_sub(self.sync.epoch());
+        }
+        let t = self.engine.now_us();
+        self.on_outcome(o, before, t, now);
+    }
+
     pub fn epoch(&self) -> u64 {
         self.sync.epoch() + self.epoch_offset
     }

@@ -8,15 +8,26 @@ use fred::prelude::*;
 use fred::types::scripts::Script;
 use market::InstrumentScale;
 use metrics_schema::AggregatorMetrics;
-use metrics_schema::labels::{KeyType, OpStatus, RedisOperation};
-use metrics_schema::services::aggregator::RedisOpLabels;
+use metrics_schema::labels::{KeyType, OpStatus, RedisOperation, StateRepair};
+use metrics_schema::services::aggregator::{RedisOpLabels, RepairLabels};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const FLUSH_LUA: &str = r#"
+local function num(v)
+  if v and #v <= 15 and string.match(v, '^%d+$') then return tonumber(v) end
+  return nil
+end
+local repaired = {}
 local epoch = tonumber(ARGV[1])
-local cur = redis.call('HGET', KEYS[1], 'epoch')
-if cur and tonumber(cur) > epoch then return redis.error_reply('EPOCH_REGRESSION') end
+for _, k in ipairs({KEYS[1], KEYS[3]}) do
+  local cur = redis.call('HGET', k, 'epoch')
+  if cur then
+    local c = num(cur)
+    if not c then repaired[#repaired + 1] = 'anchor_epoch'
+    elseif c > epoch then return redis.error_reply('EPOCH_REGRESSION ' .. cur) end
+  end
+end
 local n = tonumber(ARGV[2])
 local a = 3
 for i = 1, n do
@@ -25,7 +36,11 @@ for i = 1, n do
   a = a + 2
   if redis.call('GET', KEYS[3 + 2 * i]) ~= token then return redis.error_reply('FENCED lease') end
   local f = redis.call('HGET', KEYS[2 + 2 * i], 'fence')
-  if f and tonumber(f) > fence then return redis.error_reply('FENCED checkpoint') end
+  if f then
+    local fv = num(f)
+    if not fv then repaired[#repaired + 1] = 'fence'
+    elseif fv > fence then return redis.error_reply('FENCED checkpoint') end
+  end
 end
 local function hset(key)
   local c = tonumber(ARGV[a])
@@ -35,15 +50,27 @@ local function hset(key)
 end
 hset(KEYS[1]) hset(KEYS[2]) hset(KEYS[3])
 for i = 1, n do hset(KEYS[2 + 2 * i]) end
+if #repaired > 0 then return 'REPAIRED ' .. table.concat(repaired, ',') end
 return 'OK'
 "#;
 
 const ACQUIRE_LUA: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local function num(v)
+  if v and #v <= 15 and string.match(v, '^%d+$') then return tonumber(v) end
+  return nil
+end
+local prefix = ''
+local cur = redis.call('GET', KEYS[2])
+if cur and not num(cur) then
+  -- garbled fence counter: restart it above the checkpoint's fence (monotonic for fencing)
+  redis.call('SET', KEYS[2], num(redis.call('HGET', KEYS[3], 'fence')) or 0)
+  prefix = 'REPAIRED '
+end
 local f = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. ':' .. f
 redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
-return token
+return prefix .. token
 "#;
 
 const RENEW_LUA: &str = r#"
@@ -60,8 +87,8 @@ return 0
 pub enum StoreError {
     #[error("fenced: another aggregator owns a shard ({0})")]
     Fenced(String),
-    #[error("refused: the stored anchor epoch is newer")]
-    EpochRegression,
+    #[error("refused: the stored anchor epoch {0} is newer")]
+    EpochRegression(u64),
     #[error("redis timed out")]
     Timeout,
     #[error("redis: {0}")]
@@ -152,14 +179,23 @@ impl Store {
         }
     }
 
+    /// Counts one repair of garbled or inconsistent stored state.
+    pub fn repaired(&self, kind: StateRepair) {
+        self.metrics
+            .state_repairs
+            .get_or_create(&RepairLabels { kind })
+            .inc();
+    }
+
     /// One atomic script: check leases and epoch, then write features, book, anchor and every
-    /// shard checkpoint.
+    /// shard checkpoint. A garbled stored epoch or checkpoint fence (not a decimal) is overwritten
+    /// (the leases were checked) and returned as a repair.
     pub async fn flush(
         &self,
         p: &Published,
         shards: &[ShardWrite<'_>],
         now_us: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<StateRepair>, StoreError> {
         let seq = self.flush_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let mut keys = vec![self.key("features"), self.key("book"), self.key("anchor")];
         let mut args: Vec<Value> = vec![p.epoch.to_string().into(), (shards.len() as i64).into()];
@@ -182,7 +218,7 @@ impl Store {
             args.extend(g);
         }
         let started = Instant::now();
-        let res: Result<Value, StoreError> = self
+        let res: Result<String, StoreError> = self
             .timed(self.flush.evalsha_with_reload(&self.client, keys, args))
             .await;
         self.metrics
@@ -201,18 +237,43 @@ impl Store {
             self.count(RedisOperation::StateTransaction, k, ok);
         }
         match res {
-            Ok(_) => Ok(()),
-            Err(StoreError::Redis(e)) if e.details().starts_with("FENCED") => {
+            Ok(reply) => Ok(parse_repairs(&reply)),
+            Err(StoreError::Redis(e)) if e.details().contains("FENCED") => {
                 Err(StoreError::Fenced(e.details().to_string()))
             }
-            Err(StoreError::Redis(e)) if e.details().starts_with("EPOCH_REGRESSION") => {
-                Err(StoreError::EpochRegression)
+            Err(StoreError::Redis(e)) if e.details().contains("EPOCH_REGRESSION") => {
+                let stored = e
+                    .details()
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                Err(StoreError::EpochRegression(stored))
             }
             Err(e) => Err(e),
         }
     }
 
-    pub async fn load_checkpoint(&self, shard: &str) -> Result<Option<Checkpoint>, StoreError> {
+    /// The anchor epoch stored by the last flush (the larger valid one of `{S}:features` and
+    /// `{S}:anchor`; 0 when absent or garbled — a garbled one is repaired by the next flush).
+    pub async fn stored_epoch(&self) -> Result<u64, StoreError> {
+        let mut best = 0;
+        for k in ["features", "anchor"] {
+            let res: Result<Option<String>, _> = self.timed(self.client.hget(self.key(k), "epoch")).await;
+            self.count(RedisOperation::Read, KeyType::Anchor, res.is_ok());
+            if let Some(e) = res?.as_deref().and_then(valid_number) {
+                best = best.max(e);
+            }
+        }
+        Ok(best)
+    }
+
+    /// The shard's checkpoint; garbled fields are dropped (see [`parse_checkpoint`]) and named in
+    /// the second value.
+    pub async fn load_checkpoint(
+        &self,
+        shard: &str,
+    ) -> Result<(Option<Checkpoint>, Vec<&'static str>), StoreError> {
         let res: Result<HashMap<String, String>, _> = self
             .timed(self.client.hgetall(self.key(&format!("ckpt:{shard}"))))
             .await;
@@ -220,7 +281,8 @@ impl Store {
         Ok(parse_checkpoint(&res?))
     }
 
-    /// `Some((token, fence))` when this owner now holds the shard's lease.
+    /// `Some((token, fence))` when this owner now holds the shard's lease. A garbled fence counter
+    /// is restarted above the checkpoint's fence (counted as a repair).
     pub async fn acquire(
         &self,
         shard: &str,
@@ -230,6 +292,7 @@ impl Store {
         let keys = vec![
             self.key(&format!("lease:{shard}")),
             self.key(&format!("lease_fence:{shard}")),
+            self.key(&format!("ckpt:{shard}")),
         ];
         let args: Vec<Value> = vec![owner.into(), (ttl.as_millis() as i64).into()];
         let res: Result<Option<String>, _> = self
@@ -237,6 +300,14 @@ impl Store {
             .await;
         self.count(RedisOperation::Lease, KeyType::Lease, res.is_ok());
         Ok(res?.and_then(|t| {
+            let t = match t.strip_prefix("REPAIRED ") {
+                Some(rest) => {
+                    tracing::error!(%shard, "garbled lease fence counter restarted above the checkpoint fence");
+                    self.repaired(StateRepair::CorruptFence);
+                    rest.to_string()
+                }
+                None => t,
+            };
             let fence = t.rsplit(':').next()?.parse().ok()?;
             Some((t, fence))
         }))
@@ -285,15 +356,75 @@ impl Store {
     }
 }
 
-fn parse_checkpoint(h: &HashMap<String, String>) -> Option<Checkpoint> {
+fn parse_repairs(reply: &str) -> Vec<StateRepair> {
+    let Some(list) = reply.strip_prefix("REPAIRED ") else {
+        return Vec::new();
+    };
+    let mut out: Vec<StateRepair> = list
+        .split(',')
+        .map(|k| match k {
+            "fence" => StateRepair::CorruptFence,
+            _ => StateRepair::CorruptAnchorEpoch,
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// A decimal u64 as the Lua scripts accept it (digits only, at most 15: exact in a Lua double).
+fn valid_number(v: &str) -> Option<u64> {
+    (!v.is_empty() && v.len() <= 15 && v.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| v.parse().ok())
+        .flatten()
+}
+
+/// A Kinesis sequence number: decimal digits, at most 128.
+fn valid_sequence(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Parses `{S}:ckpt:<shard>`. Garbled values are never guessed at: a garbled `seq` drops the whole
+/// checkpoint (the shard is re-read from the initial position and the state rebuilt), a garbled
+/// `replay_from` replays from the trim horizon, a garbled anchor opens a new epoch, a garbled
+/// `fence`/`epoch` counts as 0 (the flush script overwrites it). The names of the garbled fields
+/// come back for the error log and the repair metric.
+pub fn parse_checkpoint(h: &HashMap<String, String>) -> (Option<Checkpoint>, Vec<&'static str>) {
+    let mut bad = Vec::new();
     let get = |k: &str| h.get(k).filter(|v| !v.is_empty());
-    let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
-    let seq = get("seq")?.clone();
-    let anchor = get("anchor_seq").map(|s| AnchorPoint {
-        seq: s.clone(),
-        index: num("anchor_index").unwrap_or(0) as u32,
-        epoch: num("anchor_epoch").unwrap_or(1),
-    });
+    let mut num = |k: &'static str| match get(k) {
+        None => None,
+        Some(v) => {
+            let n = valid_number(v);
+            if n.is_none() {
+                bad.push(k);
+            }
+            n
+        }
+    };
+    let fence = num("fence").unwrap_or(0);
+    let epoch = num("epoch").unwrap_or(0);
+    let anchor_index = num("anchor_index");
+    let anchor_epoch = num("anchor_epoch");
+    let mut seq_field = |k: &'static str| match get(k) {
+        Some(v) if valid_sequence(v) => Some(v.clone()),
+        Some(_) => {
+            bad.push(k);
+            None
+        }
+        None => None,
+    };
+    let Some(seq) = seq_field("seq") else {
+        return (None, bad);
+    };
+    let replay_from = seq_field("replay_from");
+    let anchor = match (seq_field("anchor_seq"), anchor_epoch) {
+        (Some(s), Some(e)) if e > 0 => Some(AnchorPoint {
+            seq: s,
+            index: anchor_index.unwrap_or(0).min(u64::from(u32::MAX)) as u32,
+            epoch: e,
+        }),
+        _ => None,
+    };
     let producers = get("producers")
         .map(|p| {
             p.split(',')
@@ -304,12 +435,79 @@ fn parse_checkpoint(h: &HashMap<String, String>) -> Option<Checkpoint> {
                 .collect()
         })
         .unwrap_or_default();
-    Some(Checkpoint {
+    let ckpt = Checkpoint {
         seq,
-        replay_from: get("replay_from").cloned(),
+        replay_from,
         anchor,
         producers,
-        fence: num("fence").unwrap_or(0),
-        epoch: num("epoch").unwrap_or(0),
-    })
+        fence,
+        epoch,
+        ended: get("ended").is_some_and(|v| v == "1"),
+    };
+    (Some(ckpt), bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_checkpoint_parses_with_nothing_garbled() {
+        let (c, bad) = parse_checkpoint(&h(&[
+            ("seq", "123"),
+            ("replay_from", "100"),
+            ("anchor_seq", "110"),
+            ("anchor_index", "2"),
+            ("anchor_epoch", "3"),
+            ("producers", "7:9"),
+            ("fence", "4"),
+            ("epoch", "3"),
+            ("ended", "1"),
+        ]));
+        let c = c.unwrap();
+        assert!(bad.is_empty());
+        assert_eq!((c.seq.as_str(), c.fence, c.epoch, c.ended), ("123", 4, 3, true));
+        assert_eq!(
+            c.anchor.map(|a| (a.seq, a.index, a.epoch)),
+            Some(("110".into(), 2, 3))
+        );
+        assert_eq!(c.producers, vec![(7, 9)]);
+    }
+
+    #[test]
+    fn garbled_fields_are_dropped_and_named_never_guessed() {
+        let (c, bad) = parse_checkpoint(&h(&[("seq", "12ab"), ("fence", "3")]));
+        assert!(c.is_none(), "a garbled sequence drops the checkpoint");
+        assert_eq!(bad, vec!["seq"]);
+        let (c, bad) = parse_checkpoint(&h(&[
+            ("seq", "500"),
+            ("replay_from", "-1"),
+            ("anchor_seq", "400"),
+            ("anchor_epoch", "x"),
+            ("fence", "1e3"),
+        ]));
+        let c = c.unwrap();
+        assert_eq!((c.replay_from, c.anchor, c.fence), (None, None, 0));
+        assert_eq!(bad, vec!["fence", "anchor_epoch", "replay_from"]);
+    }
+
+    #[test]
+    fn numbers_are_what_the_lua_scripts_accept() {
+        assert_eq!(valid_number("42"), Some(42));
+        for v in ["", "-1", "4.2", "1e3", " 4", "1234567890123456"] {
+            assert_eq!(valid_number(v), None, "{v:?}");
+        }
+        assert_eq!(
+            parse_repairs("REPAIRED anchor_epoch,anchor_epoch,fence"),
+            vec![StateRepair::CorruptAnchorEpoch, StateRepair::CorruptFence]
+        );
+        assert!(parse_repairs("OK").is_empty());
+    }
 }

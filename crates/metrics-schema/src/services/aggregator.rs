@@ -20,6 +20,7 @@ label_set!(RecordLabels {
 label_set!(ReanchorLabels {
     status: ReanchorStatus
 });
+label_set!(RepairLabels { kind: StateRepair });
 
 pub const REDIS_OPERATIONS: MetricDef = MetricDef::seed(
     Aggregator,
@@ -113,6 +114,13 @@ pub const FEATURE_COMPLETENESS: MetricDef = MetricDef::ours(
     "aggregator_feature_completeness",
     "Share of warm features in the latest vector",
 );
+pub const STATE_REPAIRS: MetricDef = MetricDef::ours(
+    Aggregator,
+    Counter,
+    "aggregator_state_repairs_total",
+    "Garbled or inconsistent Redis state values the aggregator repaired, by kind",
+)
+.labels(RepairLabels::LABELS);
 
 pub const DEFS: &[MetricDef] = &[
     REDIS_OPERATIONS,
@@ -129,6 +137,7 @@ pub const DEFS: &[MetricDef] = &[
     REDIS_PIPELINE_COMMANDS,
     ERRORS,
     FEATURE_COMPLETENESS,
+    STATE_REPAIRS,
 ];
 
 /// Typed handles for every aggregator metric.
@@ -148,6 +157,7 @@ pub struct AggregatorMetrics {
     pub redis_pipeline_commands: Histogram,
     pub errors: Family<ErrorLabels, Counter>,
     pub feature_completeness: LazyGauge,
+    pub state_repairs: Family<RepairLabels, Counter>,
 }
 
 impl AggregatorMetrics {
@@ -167,6 +177,7 @@ impl AggregatorMetrics {
             redis_pipeline_commands: histogram(reg, &REDIS_PIPELINE_COMMANDS),
             errors: counter_family(reg, &ERRORS),
             feature_completeness: gauge(reg, &FEATURE_COMPLETENESS),
+            state_repairs: counter_family(reg, &STATE_REPAIRS),
         }
     }
 
