@@ -10,7 +10,7 @@ VENV := .local/venv
 NEXTEST := $(shell command -v cargo-nextest 2>/dev/null)
 SERVICES := -p ingestor -p aggregator -p inference -p exchange-sim
 
-.PHONY: help bootstrap build run stop status alerts test test-rust test-observability test-deploy lint metric-lint \
+.PHONY: help bootstrap build run stop status alerts watch test test-rust test-observability test-deploy lint metric-lint \
         e2e bench fuzz docs train evaluate clean
 
 help: ## Show this help
@@ -23,7 +23,7 @@ build: ## Build every crate and service (debug)
 	$(CARGO) build --workspace -j$(JOBS)
 
 run: bootstrap ## Start Redis, kinesalite, Prometheus, Alertmanager, the exchange simulator and the three services
-	$(CARGO) build --profile $(CARGO_PROFILE) -j$(JOBS) $(SERVICES)
+	$(CARGO) build --profile $(CARGO_PROFILE) -j$(JOBS) $(SERVICES) -p watch
 	@PROFILE=$(PROFILE) bash deploy/local/stack.sh up all
 
 stop: ## Stop everything `make run` started
@@ -35,11 +35,20 @@ status: ## Show which local-stack processes are up
 alerts: ## What the local Alertmanager delivered (notification sink) and what is firing now
 	@python3 tools/alerts.py
 
+# Ports as stack.sh takes them (INFERENCE_PORT=... make watch); WATCH_ARGS adds flags (`watch --help`).
+watch: ## Live view of the running stack: prediction, its outcome, accuracy, health, alerts (q quits)
+	$(CARGO) build -q --profile $(CARGO_PROFILE) -j$(JOBS) -p watch
+	@$${CARGO_TARGET_DIR:-target}/$(PROFILE)/watch --inference http://127.0.0.1:$${INFERENCE_PORT:-9092} \
+	  --aggregator http://127.0.0.1:$${AGGREGATOR_PORT:-9091} --ingestor http://127.0.0.1:$${INGESTOR_PORT:-9090} \
+	  --alertmanager http://127.0.0.1:$${AM_PORT:-9093} $(WATCH_ARGS)
+
 # `build --tests`: the feature set nextest just built (dev-dependencies included), so the service
 # binaries it placed in target/debug are reused; a plain `cargo build` resolves features without
 # dev-dependencies and rebuilt ~9 minutes of crates in CI.
 test: bootstrap test-observability test-deploy test-rust ## Run the whole test suite (what CI runs; e2e in its short variant)
 	$(CARGO) build --workspace --tests -j$(JOBS)
+	@echo "make test: first hour (tests/first_hour: make run's summary commands, notification sink, watch; ~30 s)"
+	@python3 tests/first_hour/first_hour_test.py --profile debug
 	@echo "make test: end-to-end suite, SHORT variant (tests/e2e/run.sh --short, ~5 min); 'make e2e' runs all of it"
 	@bash tests/e2e/run.sh --short --profile debug
 

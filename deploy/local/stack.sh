@@ -172,6 +172,26 @@ summary() {
     Alertmanager http://127.0.0.1:$AM_PORT/
     exchange-sim ws://127.0.0.1:$SIM_PORT  (admin: http://127.0.0.1:$SIM_PORT/admin/stats)
     Redis        127.0.0.1:$REDIS_PORT     kinesalite http://127.0.0.1:$KINESIS_PORT (stream $STREAM_NAME)
+    notify sink  http://127.0.0.1:$SINK_PORT/health  (every Alertmanager notification: $run_dir/notifications.jsonl)
+TXT
+  [ "${1:-all}" = infra ] && return
+  # Non-default ports or run directory: the make commands need to be told (they read these variables).
+  local watch_env="" alerts_env="" stop_env=""
+  [ "$run_dir" = "$root/.run" ] || stop_env="RUN_DIR=$run_dir "
+  [ "$INFERENCE_PORT $AGGREGATOR_PORT $INGESTOR_PORT $AM_PORT" = "9092 9091 9090 9093" ] ||
+    watch_env="INFERENCE_PORT=$INFERENCE_PORT AGGREGATOR_PORT=$AGGREGATOR_PORT INGESTOR_PORT=$INGESTOR_PORT AM_PORT=$AM_PORT "
+  [ "$AM_PORT $PROM_PORT $run_dir" = "9093 9095 $root/.run" ] ||
+    alerts_env="AM_PORT=$AM_PORT PROM_PORT=$PROM_PORT RUN_DIR=$run_dir "
+  cat <<TXT
+
+  Predictions (inference: one every 2 s, about the mid 10 s ahead):
+    curl -s http://127.0.0.1:$INFERENCE_PORT/v1/predictions/latest
+    curl -sN http://127.0.0.1:$INFERENCE_PORT/v1/predictions/stream
+    redis-cli -p $REDIS_PORT XREVRANGE '{BTCUSDT}:predictions' + - COUNT 1
+  Live view:   ${watch_env}make watch    (prediction, its outcome 10 s later, accuracy, health, alerts; q quits)
+  Alerts:      ${alerts_env}make alerts   (what was delivered and what is firing now)
+  Logs:        $run_dir/logs/<name>.log   (tail -f $run_dir/logs/inference.log)
+  First hour:  README.md#first-hour     Stop: ${stop_env}make stop
 TXT
 }
 
@@ -180,7 +200,7 @@ case "${1:-}" in
     trap 'rc=$?; if [ $rc -ne 0 ]; then log "start-up failed; stopping what started"; down; fi' EXIT
     up_infra
     if [ "${2:-all}" != infra ]; then up_simulator; up_services; fi
-    summary ;;
+    summary "${2:-all}" ;;
   down) down ;;
   status) status ;;
   *) echo "usage: $0 up [infra|all] | down | status" >&2; exit 2 ;;

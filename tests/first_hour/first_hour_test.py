@@ -32,7 +32,7 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-STACK = os.path.join(ROOT, 'deploy', 'local', 'stack.sh')
+STACK = os.environ.get('FIRST_HOUR_STACK', os.path.join(ROOT, 'deploy', 'local', 'stack.sh'))
 results = []
 
 
@@ -198,6 +198,11 @@ def services_phase(env, run_dir, ports, summary, profile):
         if r:
             p = json.loads(r.stdout)
             check('the prediction carries direction, p_up, served_by', {'direction', 'p_up', 'served_by'} <= set(p), r.stdout)
+    redis = [line.strip() for line in summary.splitlines() if line.strip().startswith('redis-cli ')]
+    if check('the closing summary shows how to read the predictions stream in Redis', redis, summary):
+        r = subprocess.run(shlex.split(redis[0]), capture_output=True, text=True, timeout=10)
+        check('the summary\'s redis-cli command returns the newest stream entry', r.returncode == 0 and '"p_up"' in r.stdout,
+              f'{redis[0]} -> {r.stdout[-500:]} {r.stderr[-500:]}')
     if stream:
         # The SSE command streams until interrupted; run it until the first event, bounded.
         args = shlex.split(stream[0])
@@ -227,7 +232,7 @@ def services_phase(env, run_dir, ports, summary, profile):
             return r if r.returncode == 0 and re.search(r'p_up\s+0\.\d', r.stdout) else None
         r = poll(rendered, 20)
         check('watch --once renders the live stack: prediction, health of the three services',
-              r and all(s in r.stdout for s in ('ingestor', 'aggregator', 'inference')) and 'DOWN' not in r.stdout,
+              r and all(s in r.stdout for s in ('ingestor', 'aggregator', 'inference')) and ' DOWN (' not in r.stdout,
               r.stdout if r else subprocess.run(args, capture_output=True, text=True, timeout=15).stdout)
 
 
