@@ -109,11 +109,13 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let ticks = spawn_tick_thread(ticker, shutdown.clone())?;
 
     shutdown.cancelled().await;
+    // The supervisor returns at once on shutdown; awaiting it first means it cannot mark the service
+    // ready again after this.
+    let _ = watcher.await;
     h.set_ready(false);
     svc_kit::shutdown::drain(cfg.shutdown.drain_timeout(), async {
         let _ = ticks.await;
         let _ = reloader.await;
-        let _ = watcher.await;
         shell.join().await;
     })
     .await;
