@@ -5,13 +5,24 @@ use crate::events::{DepthDiff, DepthSnapshot, Level, Side};
 use crate::ladder::{Ladder, VecLadder};
 use crate::scale::{Lots, Ticks};
 
+/// Levels kept per side by default: twice Binance's deepest REST snapshot (5000 levels). Diffs
+/// keep adding far-from-touch levels that no snapshot refreshes; without a cap a long-running
+/// book grows without bound (and a hostile feed could grow it at will).
+pub const DEFAULT_MAX_LEVELS_PER_SIDE: usize = 10_000;
+
 /// Price-level order book in exact ticks / lots. `L` selects the storage layout; the default
 /// [`VecLadder`] is the measured-faster one.
+///
+/// Each side holds at most `max_levels` levels: a new level worse than the worst of a full side
+/// is not stored, a better one evicts the worst; both count in [`OrderBook::levels_dropped`].
+/// The levels nearest the touch (what features and the Redis writer read) stay exact.
 #[derive(Debug, Clone)]
 pub struct OrderBook<L: Ladder = VecLadder> {
     bids: L,
     asks: L,
     last_update_id: u64,
+    max_levels: usize,
+    levels_dropped: u64,
 }
 
 impl<L: Ladder> Default for OrderBook<L> {
@@ -21,13 +32,25 @@ impl<L: Ladder> Default for OrderBook<L> {
 }
 
 impl<L: Ladder> OrderBook<L> {
-    /// An empty book with update id 0.
+    /// An empty book with update id 0 and the default depth cap.
     pub fn new() -> Self {
+        Self::with_max_levels(DEFAULT_MAX_LEVELS_PER_SIDE)
+    }
+
+    /// An empty book keeping at most `max_levels` (at least 1) levels per side.
+    pub fn with_max_levels(max_levels: usize) -> Self {
         Self {
             bids: L::new(Side::Bid),
             asks: L::new(Side::Ask),
             last_update_id: 0,
+            max_levels: max_levels.max(1),
+            levels_dropped: 0,
         }
+    }
+
+    /// Levels not stored or evicted because a side was at its cap (cumulative).
+    pub fn levels_dropped(&self) -> u64 {
+        self.levels_dropped
     }
 
     /// A book holding exactly `snapshot`.
@@ -67,10 +90,23 @@ impl<L: Ladder> OrderBook<L> {
         if price <= 0 {
             return;
         }
-        match side {
-            Side::Bid => self.bids.set(price, qty),
-            Side::Ask => self.asks.set(price, qty),
+        let max = self.max_levels;
+        let ladder = match side {
+            Side::Bid => &mut self.bids,
+            Side::Ask => &mut self.asks,
+        };
+        if qty > 0 && ladder.len() >= max && ladder.get(price).is_none() {
+            let better = |a: Ticks, b: Ticks| match side {
+                Side::Bid => a > b,
+                Side::Ask => a < b,
+            };
+            self.levels_dropped = self.levels_dropped.saturating_add(1);
+            match ladder.worst() {
+                Some(w) if !better(price, w.price) => return,
+                _ => ladder.pop_worst(),
+            }
         }
+        ladder.set(price, qty);
     }
 
     /// Quantity resting at `price` on `side`.
@@ -193,6 +229,39 @@ mod tests {
         let mut book: OrderBook = OrderBook::from_snapshot(&snapshot());
         book.set_level(Side::Bid, 101, 1);
         assert!(book.is_crossed(), "a locked book (bid == ask) counts as crossed");
+    }
+
+    #[test]
+    fn each_side_is_capped_worst_levels_dropped_and_counted() {
+        fn check<L: Ladder>() {
+            let mut book: OrderBook<L> = OrderBook::with_max_levels(3);
+            let snap = DepthSnapshot {
+                last_update_id: 1,
+                bids: (95..=99).map(|p| Level::new(p, 1)).collect(),
+                asks: (101..=105).map(|p| Level::new(p, 1)).collect(),
+            };
+            book.load_snapshot(&snap);
+            let prices = |b: &OrderBook<L>, side| {
+                b.ladder(side)
+                    .iter_best_first()
+                    .map(|l| l.price)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(prices(&book, Side::Bid), [99, 98, 97]);
+            assert_eq!(prices(&book, Side::Ask), [101, 102, 103]);
+            assert_eq!(book.levels_dropped(), 4);
+            book.set_level(Side::Bid, 100, 2); // better than all: evicts 97
+            book.set_level(Side::Ask, 110, 2); // worse than the worst ask: not stored
+            book.set_level(Side::Bid, 98, 5); // existing level: an update, never dropped
+            book.set_level(Side::Bid, 99, 0); // a removal frees room
+            book.set_level(Side::Bid, 90, 1); // fits again
+            assert_eq!(prices(&book, Side::Bid), [100, 98, 90]);
+            assert_eq!(prices(&book, Side::Ask), [101, 102, 103]);
+            assert_eq!(book.levels_dropped(), 6);
+            assert_eq!(book.best_bid(), Some(Level::new(100, 2)));
+        }
+        check::<VecLadder>();
+        check::<BTreeLadder>();
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub trait Ladder: Clone {
     fn get(&self, price: Ticks) -> Option<Lots>;
     /// Best level (highest bid / lowest ask).
     fn best(&self) -> Option<Level>;
+    /// Worst level (lowest bid / highest ask), the one the depth cap evicts first.
+    fn worst(&self) -> Option<Level>;
+    /// Removes the worst level.
+    fn pop_worst(&mut self);
     /// Number of levels.
     fn len(&self) -> usize;
     /// Removes every level, keeping allocated storage.
@@ -117,6 +121,18 @@ impl Ladder for VecLadder {
         self.levels.last().map(|l| Level::new(l.price * self.sign, l.qty))
     }
 
+    fn worst(&self) -> Option<Level> {
+        self.levels
+            .first()
+            .map(|l| Level::new(l.price * self.sign, l.qty))
+    }
+
+    fn pop_worst(&mut self) {
+        if !self.levels.is_empty() {
+            self.levels.remove(0);
+        }
+    }
+
     fn len(&self) -> usize {
         self.levels.len()
     }
@@ -182,6 +198,16 @@ impl Ladder for BTreeLadder {
         self.levels
             .last_key_value()
             .map(|(k, q)| Level::new(k * self.sign, *q))
+    }
+
+    fn worst(&self) -> Option<Level> {
+        self.levels
+            .first_key_value()
+            .map(|(k, q)| Level::new(k * self.sign, *q))
+    }
+
+    fn pop_worst(&mut self) {
+        self.levels.pop_first();
     }
 
     fn len(&self) -> usize {

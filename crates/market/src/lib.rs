@@ -16,7 +16,7 @@ pub mod scale;
 pub mod sequence;
 pub mod sync;
 
-pub use book::{OrderBook, TopOfBook};
+pub use book::{DEFAULT_MAX_LEVELS_PER_SIDE, OrderBook, TopOfBook};
 pub use events::{BestBidAsk, DepthDiff, DepthSnapshot, Level, Side, Trade};
 pub use ladder::{BTreeLadder, Ladder, VecLadder};
 pub use scale::{DecimalError, InstrumentScale, Lots, Ticks};

@@ -218,6 +218,28 @@ label_enum!(
 );
 
 label_enum!(
+    /// The ingestor's supervised background tasks.
+    IngestorTask {
+        Stream => "stream",
+        Snapshot => "snapshot",
+        Control => "control",
+        Monitor => "monitor",
+        Producer => "producer",
+        Recorder => "recorder",
+    }
+);
+
+label_enum!(
+    /// How a supervised task ended before shutdown.
+    TaskExit { Panicked => "panicked", Ended => "ended" }
+);
+
+label_enum!(
+    /// Where an input larger than its configured cap arrived.
+    InputSource { Websocket => "websocket", Rest => "rest" }
+);
+
+label_enum!(
     /// What the aggregator found garbled or inconsistent in its Redis state and repaired.
     StateRepair {
         EpochRegression => "epoch_regression",

@@ -200,3 +200,76 @@ fn remove_path(root: &mut Value, path: &[String]) -> bool {
         _ => false,
     }
 }
+
+/// The longest duration a configuration value may hold: one year. Anything longer is a typo or
+/// an overflow attempt (`1e30` seconds does not fit a `Duration`; `u64::MAX` ms overflows every
+/// clock addition), and is reported as a field error instead of silently becoming zero or a panic.
+pub const MAX_CONFIG_SECS: u64 = 365 * 86_400;
+
+/// Checks a duration in (fractional) seconds: finite, in `(0, MAX]` (or `[0, MAX]` when
+/// `zero_ok`, for "0 disables" fields).
+pub fn check_secs(errors: &mut Vec<FieldError>, path: &str, v: f64, zero_ok: bool) {
+    let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
+    #[allow(clippy::cast_precision_loss)] // one year in seconds is exact in f64
+    let max = MAX_CONFIG_SECS as f64;
+    if !(v.is_finite() && low_ok && v <= max) {
+        let low = if zero_ok { "[0" } else { "(0" };
+        errors.push(FieldError {
+            path: path.into(),
+            message: format!("must be a number of seconds in {low}, {MAX_CONFIG_SECS}], got {v}"),
+        });
+    }
+}
+
+/// Checks a duration in milliseconds: at most one year (and positive unless `zero_ok`).
+pub fn check_millis(errors: &mut Vec<FieldError>, path: &str, v: u64, zero_ok: bool) {
+    if v > MAX_CONFIG_SECS * 1000 || (!zero_ok && v == 0) {
+        let low = if zero_ok { "[0" } else { "[1" };
+        errors.push(FieldError {
+            path: path.into(),
+            message: format!(
+                "must be milliseconds in {low}, {}], got {v}",
+                MAX_CONFIG_SECS * 1000
+            ),
+        });
+    }
+}
+
+/// Seconds as a `Duration`, clamped to `[0, MAX_CONFIG_SECS]` (NaN reads as zero). Validation
+/// with [`check_secs`] rejects out-of-range values first; the clamp only guarantees that no
+/// unchecked caller can panic or wrap.
+pub fn secs_duration(v: f64) -> std::time::Duration {
+    let max = std::time::Duration::from_secs(MAX_CONFIG_SECS);
+    if v.is_nan() || v <= 0.0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::try_from_secs_f64(v).map_or(max, |d| d.min(max))
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_too_large_for_the_clock_are_field_errors_not_zero() {
+        let mut e = Vec::new();
+        check_secs(&mut e, "a", 1e30, false);
+        check_secs(&mut e, "b", f64::INFINITY, false);
+        check_secs(&mut e, "c", f64::NAN, true);
+        check_secs(&mut e, "d", 0.0, false);
+        check_secs(&mut e, "e", -1.0, true);
+        check_millis(&mut e, "f", u64::MAX, true);
+        check_millis(&mut e, "g", 0, false);
+        let paths: Vec<_> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["a", "b", "c", "d", "e", "f", "g"]);
+        let mut ok = Vec::new();
+        check_secs(&mut ok, "x", 0.0, true);
+        check_secs(&mut ok, "y", 31_536_000.0, false);
+        check_millis(&mut ok, "z", 0, true);
+        assert!(ok.is_empty(), "{ok:?}");
+        assert_eq!(secs_duration(1e30), Duration::from_secs(MAX_CONFIG_SECS));
+        assert_eq!(secs_duration(f64::NAN), Duration::ZERO);
+        assert_eq!(secs_duration(1.5), Duration::from_millis(1500));
+    }
+}

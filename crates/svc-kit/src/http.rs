@@ -1,6 +1,13 @@
 //! The operational HTTP server: `GET /metrics` (OpenMetrics text), `GET /health` (JSON),
-//! `GET /ready`; other paths go to an optional service router, else 404. Connections are bounded
-//! and headers must arrive within a timeout.
+//! `GET /ready`; other paths go to an optional service router, else 404.
+//!
+//! Limits ([`ServerLimits`]): at most `max_connections` connections serve any route; when API
+//! clients hold all of them, up to `ops_reserve` more connections are still accepted but answer
+//! only `/health`, `/ready` and `/metrics` (any other path: 503, and the connection closes after
+//! one request), so probes and scrapes keep working under connection exhaustion. Headers (and,
+//! on a keep-alive connection, the next request) must arrive within `header_read_timeout`; a
+//! write that stays pending longer than `write_timeout` (a client that stopped reading) drops
+//! the connection.
 
 use crate::health::{Health, Level};
 use crate::process::ProcessCollector;
@@ -29,7 +36,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const MAX_CONNECTIONS: usize = 1024;
+const OPS_RESERVE: usize = 32;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections (e.g. SSE streams) get to finish after shutdown starts.
 const CONNECTION_DRAIN: Duration = Duration::from_secs(2);
 
@@ -84,11 +93,27 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     r
 }
 
-async fn handle(state: Arc<HttpState>, req: Request) -> Result<Response<Body>, Infallible> {
+/// Which routes a connection may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Budget {
+    /// Within `max_connections`: every route.
+    Full,
+    /// From the ops reserve: only the operational endpoints.
+    OpsOnly,
+}
+
+async fn handle(state: Arc<HttpState>, req: Request, budget: Budget) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path();
     let ops = matches!(path, "/metrics" | "/health" | "/ready");
     if ops && req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(method_not_allowed("GET, HEAD"));
+    }
+    if !ops && budget == Budget::OpsOnly {
+        return Ok(respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "server busy: every connection is in use\n",
+        ));
     }
     Ok(match path {
         "/metrics" => {
@@ -127,14 +152,54 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// Connection limits and timeouts of the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections serving any route.
+    pub max_connections: usize,
+    /// Extra connections for `/health`, `/ready` and `/metrics` only, used once
+    /// `max_connections` are taken.
+    pub ops_reserve: usize,
+    /// Time for a request's headers to arrive; also the keep-alive idle timeout.
+    pub header_read_timeout: Duration,
+    /// Longest a single write may stay pending before the connection is dropped.
+    pub write_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    /// 1024 connections + 32 for ops, 5 s header / idle timeout, 10 s write timeout.
+    fn default() -> Self {
+        Self {
+            max_connections: MAX_CONNECTIONS,
+            ops_reserve: OPS_RESERVE,
+            header_read_timeout: HEADER_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
+        }
+    }
+}
+
 /// Serve until `shutdown` is cancelled, then give open connections a short drain.
 pub async fn serve(listener: TcpListener, state: Arc<HttpState>, shutdown: CancellationToken) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    serve_with(listener, state, shutdown, ServerLimits::default()).await;
+}
+
+/// [`serve`] with explicit limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: Arc<HttpState>,
+    shutdown: CancellationToken,
+    limits: ServerLimits,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let reserve = Arc::new(Semaphore::new(limits.ops_reserve));
     let conns = tokio_util::task::TaskTracker::new();
     loop {
-        let permit = tokio::select! {
+        // A full-budget permit when one is free, else one from the ops reserve.
+        let (permit, budget) = tokio::select! {
+            biased;
             _ = shutdown.cancelled() => break,
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            p = permits.clone().acquire_owned() => match p { Ok(p) => (p, Budget::Full), Err(_) => break },
+            p = reserve.clone().acquire_owned() => match p { Ok(p) => (p, Budget::OpsOnly), Err(_) => break },
         };
         let (stream, _) = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -151,11 +216,13 @@ pub async fn serve(listener: TcpListener, state: Arc<HttpState>, shutdown: Cance
         let shutdown = shutdown.clone();
         conns.spawn(async move {
             let _permit = permit;
-            let svc = service_fn(move |req| handle(state.clone(), req));
+            let svc = service_fn(move |req| handle(state.clone(), req, budget));
+            let io = crate::io_timeout::WriteTimeout::new(stream, limits.write_timeout);
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), svc);
+                .header_read_timeout(limits.header_read_timeout)
+                .keep_alive(budget == Budget::Full)
+                .serve_connection(TokioIo::new(io), svc);
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}

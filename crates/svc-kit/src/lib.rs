@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod io_timeout;
 pub mod process;
 pub mod runner;
 pub mod shell;

@@ -12,8 +12,10 @@ use crate::rest::{RestClient, RestParams};
 use crate::snapshot::SnapshotTask;
 use crate::status::{Monitor, Shared, StreamStatus};
 use crate::stream::{StreamClient, StreamParams, stream_url};
+use crate::supervise::Supervisor;
 use kinesis_io::producer::{Producer, ProducerConfig, ProducerStats};
 use metrics_schema::IngestorMetrics;
+use metrics_schema::labels::IngestorTask;
 use std::sync::Arc;
 use std::time::Duration;
 use svc_kit::backoff::Backoff;
@@ -39,10 +41,12 @@ pub struct Running {
     pub health: Health,
     shell: Shell,
     drain: Duration,
-    tasks: Vec<JoinHandle<()>>,
-    recorder: Option<std::thread::JoinHandle<()>>,
+    /// The supervisor's watcher: ends once every supervised task has ended.
+    tasks: JoinHandle<()>,
+    /// Every supervised task but the producer.
+    inputs: tokio_util::task::TaskTracker,
     producer_stop: CancellationToken,
-    producer: JoinHandle<ProducerStats>,
+    producer: tokio::sync::oneshot::Receiver<ProducerStats>,
 }
 
 /// The API key from `exchange.api_key_file`, else `BINANCE_API_KEY` (never logged).
@@ -109,15 +113,18 @@ pub async fn start(
     let producer_id = rand::random::<u64>();
     let assembler = RecordAssembler::new(producer_id, Some(hot.clone()));
     let drain = cfg.shutdown.drain_timeout();
-    let producer = tokio::spawn(
-        Producer::new(kinesis, pcfg, assembler, metrics.clone()).run(
-            rx,
-            producer_stop.clone(),
-            drain
-                .saturating_sub(Duration::from_secs(2))
-                .max(Duration::from_secs(1)),
-        ),
+    let mut supervisor = Supervisor::new(health.clone(), metrics.clone());
+    let (stats_tx, producer) = tokio::sync::oneshot::channel();
+    let producer_run = Producer::new(kinesis, pcfg, assembler, metrics.clone()).run(
+        rx,
+        producer_stop.clone(),
+        drain
+            .saturating_sub(Duration::from_secs(2))
+            .max(Duration::from_secs(1)),
     );
+    supervisor.spawn_last(IngestorTask::Producer, &producer_stop, async move {
+        let _ = stats_tx.send(producer_run.await);
+    });
 
     // Snapshots.
     let shared = Arc::new(Shared::default());
@@ -133,6 +140,7 @@ pub async fn start(
             weight_budget: cfg.rest.weight_budget,
             breaker_failures: cfg.rest.breaker_failures,
             breaker_cooldown: secs(cfg.rest.breaker_cooldown_secs),
+            max_body_bytes: cfg.rest.max_body_bytes,
         },
         tls.clone(),
         api_key.clone(),
@@ -152,28 +160,42 @@ pub async fn start(
             Duration::from_millis(cfg.rest.retry_backoff_base_ms),
             Duration::from_millis(cfg.rest.retry_backoff_max_ms),
         ),
+        max_request_age: secs(cfg.rest.snapshot_request_max_age_secs),
     };
-    let mut tasks = vec![tokio::spawn(snapshots.run(snap_rx, shutdown.clone()))];
+    supervisor.spawn(
+        IngestorTask::Snapshot,
+        &shutdown,
+        snapshots.run(snap_rx, shutdown.clone()),
+    );
 
     if let Some(url) = cfg.control.redis_url.clone() {
-        tasks.push(tokio::spawn(crate::control::run(
-            url,
-            symbols.clone(),
-            snap_tx.clone(),
-            health.clone(),
-            metrics.clone(),
-            shutdown.clone(),
-        )));
+        supervisor.spawn(
+            IngestorTask::Control,
+            &shutdown,
+            crate::control::run(
+                url,
+                symbols.clone(),
+                snap_tx.clone(),
+                health.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            ),
+        );
     }
 
-    let (recorder, recorder_join) = match &cfg.recorder.dir {
+    let retention = crate::retention::Retention {
+        max_age_hours: cfg.recorder.max_age_hours,
+        max_bytes: cfg.recorder.max_bytes,
+    };
+    let recorder = match &cfg.recorder.dir {
         Some(dir) => {
-            let (h, j) = crate::recorder::start(dir.clone())
+            let (h, writer) = crate::recorder::open(dir.clone(), retention, Some(metrics.clone()))
                 .map_err(|e| format!("recorder {}: {e}", dir.display()))?;
+            supervisor.spawn_blocking(IngestorTask::Recorder, &shutdown, writer);
             tracing::info!(dir = %dir.display(), "recording raw frames");
-            (Some(h), Some(j))
+            Some(h)
         }
-        None => (None, None),
+        None => None,
     };
 
     let stream = StreamClient {
@@ -193,6 +215,7 @@ pub async fn start(
                 Duration::from_millis(x.message_window_ms),
             ),
             tls,
+            max_message_bytes: x.max_message_bytes,
         },
         ingest: Ingest::new(&x.symbols, wants_depth, max_event_bytes, hot.clone()),
         forward: Forwarder::new(tx, Duration::from_millis(p.max_block_ms), hot.clone()),
@@ -206,7 +229,7 @@ pub async fn start(
         },
         recorder,
     };
-    tasks.push(tokio::spawn(stream.run(shutdown.clone())));
+    supervisor.spawn(IngestorTask::Stream, &shutdown, stream.run(shutdown.clone()));
     let monitor = Monitor {
         shared,
         metrics: hot,
@@ -214,7 +237,9 @@ pub async fn start(
         unhealthy_after: secs(x.unhealthy_after_secs),
         stale_after: secs(x.idle_timeout_secs),
     };
-    tasks.push(tokio::spawn(monitor.run(shutdown.clone())));
+    supervisor.spawn(IngestorTask::Monitor, &shutdown, monitor.run(shutdown.clone()));
+    let inputs = supervisor.inputs();
+    let tasks = tokio::spawn(supervisor.watch());
     tracing::info!(symbols = ?x.symbols, stream = %cfg.kinesis.stream_name, producer_id, "ingestor started");
     Ok(Running {
         local_addr: shell.local_addr,
@@ -223,7 +248,7 @@ pub async fn start(
         shell,
         drain,
         tasks,
-        recorder: recorder_join,
+        inputs,
         producer_stop,
         producer,
     })
@@ -234,14 +259,11 @@ impl Running {
     /// the drain deadline) and stop serving.
     pub async fn stop(self) -> Option<ProducerStats> {
         let work = async {
-            for t in self.tasks {
-                let _ = t.await;
-            }
+            // The inputs end on the shutdown token; then the producer drains and stops.
+            self.inputs.wait().await;
             self.producer_stop.cancel();
             let stats = self.producer.await.ok();
-            if let Some(j) = self.recorder {
-                let _ = tokio::task::spawn_blocking(move || j.join()).await;
-            }
+            let _ = self.tasks.await;
             stats
         };
         let stats = svc_kit::shutdown::drain(self.drain, work).await.flatten();

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
-use svc_kit::config::{FieldError, Validate};
+use svc_kit::config::{FieldError, MAX_CONFIG_SECS, Validate, check_millis, check_secs};
 use svc_kit::runner::ServiceConfig;
 use svc_kit::telemetry::LogConfig;
 use svc_kit::{HttpConfig, KinesisConfig, ShutdownConfig};
@@ -53,6 +53,11 @@ pub struct ExchangeConfig {
     pub message_window_ms: u64,
     /// `/health` reports the stream unhealthy (503) after this long disconnected; degraded before.
     pub unhealthy_after_secs: f64,
+    /// Largest WebSocket message (and frame) accepted; a larger one drops the connection
+    /// (counted in `ingestor_oversized_inputs_total{source="websocket"}`) and reconnects.
+    /// Default 1 MiB: the largest depth diff in the real recordings is 1,226 levels, about
+    /// 20 KB as SBE (34.6 KB as JSON); see the service README.
+    pub max_message_bytes: usize,
 }
 
 /// REST depth snapshots.
@@ -70,6 +75,15 @@ pub struct RestConfig {
     pub breaker_cooldown_secs: f64,
     pub retry_backoff_base_ms: u64,
     pub retry_backoff_max_ms: u64,
+    /// Largest REST response body read; a larger one is abandoned (counted in
+    /// `ingestor_oversized_inputs_total{source="rest"}`) and retried with backoff. A 5000-level
+    /// SBE snapshot is about 160 KB.
+    pub max_body_bytes: usize,
+    /// A snapshot request still unsatisfied after this long (e.g. it needs an update id the
+    /// exchange never reaches, or the exchange keeps refusing) is dropped and counted in
+    /// `ingestor_snapshot_requests_expired_total`; the next gap, reconnect, periodic or control
+    /// request asks again.
+    pub snapshot_request_max_age_secs: f64,
 }
 
 /// The Kinesis producer (the `kinesis` section names the stream).
@@ -95,10 +109,25 @@ pub struct ControlConfig {
 }
 
 /// Raw frame recording (also `--record DIR`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecorderConfig {
     pub dir: Option<PathBuf>,
+    /// Delete recording files older than this many hours (0 keeps them forever).
+    pub max_age_hours: u64,
+    /// Keep the directory's recordings within this many bytes, oldest deleted first; the file
+    /// being written is never deleted (0: no byte bound).
+    pub max_bytes: u64,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig {
+            dir: None,
+            max_age_hours: 72,
+            max_bytes: 20 << 30,
+        }
+    }
 }
 
 impl Default for Config {
@@ -138,6 +167,7 @@ impl Default for ExchangeConfig {
             message_limit: 5,
             message_window_ms: 1000,
             unhealthy_after_secs: 60.0,
+            max_message_bytes: 1 << 20,
         }
     }
 }
@@ -153,6 +183,8 @@ impl Default for RestConfig {
             breaker_cooldown_secs: 30.0,
             retry_backoff_base_ms: 500,
             retry_backoff_max_ms: 30_000,
+            max_body_bytes: 4 << 20,
+            snapshot_request_max_age_secs: 120.0,
         }
     }
 }
@@ -170,9 +202,9 @@ impl Default for ProducerSection {
     }
 }
 
-/// `secs` as a duration (negative and NaN read as zero; validation rejects them first).
+/// `secs` as a duration, clamped to `[0, one year]` (validation rejects values outside first).
 pub fn secs(s: f64) -> Duration {
-    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
+    svc_kit::config::secs_duration(s)
 }
 
 /// Binance's weight for a depth request of `limit` levels.
@@ -192,16 +224,6 @@ fn err(errors: &mut Vec<FieldError>, path: &str, message: impl Into<String>) {
         path: path.into(),
         message: message.into(),
     });
-}
-
-fn positive(errors: &mut Vec<FieldError>, path: &str, v: f64) {
-    if !(v.is_finite() && v > 0.0) {
-        err(
-            errors,
-            path,
-            format!("must be a positive number of seconds, got {v}"),
-        );
-    }
 }
 
 impl Validate for Config {
@@ -247,8 +269,57 @@ impl Validate for Config {
             ("exchange.unhealthy_after_secs", x.unhealthy_after_secs),
             ("rest.timeout_secs", self.rest.timeout_secs),
             ("rest.breaker_cooldown_secs", self.rest.breaker_cooldown_secs),
+            (
+                "rest.snapshot_request_max_age_secs",
+                self.rest.snapshot_request_max_age_secs,
+            ),
         ] {
-            positive(errors, path, v);
+            check_secs(errors, path, v, false);
+        }
+        check_secs(
+            errors,
+            "rest.snapshot_interval_secs",
+            self.rest.snapshot_interval_secs,
+            true,
+        );
+        let p = &self.producer;
+        for (path, v, zero_ok) in [
+            (
+                "exchange.reconnect_backoff_base_ms",
+                x.reconnect_backoff_base_ms,
+                true,
+            ),
+            (
+                "exchange.reconnect_backoff_max_ms",
+                x.reconnect_backoff_max_ms,
+                true,
+            ),
+            ("exchange.message_window_ms", x.message_window_ms, false),
+            (
+                "rest.retry_backoff_base_ms",
+                self.rest.retry_backoff_base_ms,
+                true,
+            ),
+            ("rest.retry_backoff_max_ms", self.rest.retry_backoff_max_ms, true),
+            ("producer.linger_ms", p.linger_ms, true),
+            ("producer.max_block_ms", p.max_block_ms, true),
+            ("producer.backoff_base_ms", p.backoff_base_ms, true),
+            ("producer.backoff_max_ms", p.backoff_max_ms, true),
+        ] {
+            check_millis(errors, path, v, zero_ok);
+        }
+        if !(1024..=64 << 20).contains(&x.max_message_bytes) {
+            err(errors, "exchange.max_message_bytes", "must be in 1 KiB..=64 MiB");
+        }
+        if self.recorder.max_age_hours > MAX_CONFIG_SECS / 3600 {
+            err(
+                errors,
+                "recorder.max_age_hours",
+                "must be at most one year (0: keep forever)",
+            );
+        }
+        if !(1024..=64 << 20).contains(&self.rest.max_body_bytes) {
+            err(errors, "rest.max_body_bytes", "must be in 1 KiB..=64 MiB");
         }
         if x.idle_timeout_secs <= x.ping_interval_secs {
             err(
@@ -282,10 +353,6 @@ impl Validate for Config {
                 "smaller than one depth request's weight",
             );
         }
-        if !(r.snapshot_interval_secs.is_finite() && r.snapshot_interval_secs >= 0.0) {
-            err(errors, "rest.snapshot_interval_secs", "must be ≥ 0 (0 disables)");
-        }
-        let p = &self.producer;
         if p.max_buffered_events == 0 || p.channel_capacity == 0 {
             err(
                 errors,
@@ -360,6 +427,7 @@ mod tests {
         )
         .unwrap_err();
         let paths: Vec<_> = e.errors.iter().map(|e| e.path.as_str()).collect();
+        eprintln!("{e}");
         for want in [
             "exchange.idle_timeout_secs",
             "exchange.streams[1]",
@@ -369,5 +437,27 @@ mod tests {
         ] {
             assert!(paths.contains(&want), "{want} missing from {paths:?}");
         }
+    }
+
+    /// A duration too large for a `Duration` (or for clock arithmetic) is a config error,
+    /// never zero (`secs(1e30)` used to read as 0 s: an idle timeout of zero).
+    #[test]
+    fn durations_too_large_for_the_clock_are_rejected() {
+        let e = load_yaml(
+            "exchange:\n  idle_timeout_secs: 1.0e30\n  reconnect_backoff_max_ms: 18446744073709551615\nrest:\n  snapshot_interval_secs: 1.0e300\nproducer:\n  max_block_ms: 18446744073709551615\n",
+            &[],
+        )
+        .unwrap_err();
+        let paths: Vec<_> = e.errors.iter().map(|e| e.path.as_str()).collect();
+        eprintln!("{e}");
+        for want in [
+            "exchange.idle_timeout_secs",
+            "exchange.reconnect_backoff_max_ms",
+            "rest.snapshot_interval_secs",
+            "producer.max_block_ms",
+        ] {
+            assert!(paths.contains(&want), "{want} missing from {paths:?}");
+        }
+        assert_ne!(secs(1e30), Duration::ZERO);
     }
 }

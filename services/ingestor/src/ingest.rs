@@ -103,7 +103,7 @@ impl Ingest {
     pub fn connected(&mut self, reason: ReconnectReason, downtime_ns: Option<i64>, now_ns: i64) {
         let previous = (self.epoch != 0).then_some(self.epoch);
         let wall_ms = u64::try_from(now_ns / 1_000_000).unwrap_or(0);
-        self.epoch = (self.epoch + 1).max(wall_ms);
+        self.epoch = self.epoch.saturating_add(1).max(wall_ms);
         let meta = self.meta(now_ns);
         for i in 0..self.symbols.len() {
             self.symbols[i].seq.reset();
@@ -189,11 +189,15 @@ impl Ingest {
             StreamEvent::DepthDiff(d) => {
                 let (first, last) = (d.first_book_update_id(), d.last_book_update_id());
                 let v = self.symbols[idx].seq.depth(first, last);
-                if let Some(reason) = self.symbols[idx].snapshot_due.take() {
+                // A malformed diff (negative ids, `U > u`) neither anchors nor consumes the due
+                // snapshot; ids are ≥ 0 past that check, so `U - 1` cannot wrap (U = 0 → 0).
+                if v != Verdict::Malformed
+                    && let Some(reason) = self.symbols[idx].snapshot_due.take()
+                {
                     self.snapshots.push(SnapshotRequest {
                         symbol: key.clone(),
                         reason,
-                        min_update_id: Some(first - 1),
+                        min_update_id: Some(first.saturating_sub(1).max(0)),
                     });
                 }
                 (v, StreamKind::Depth)
@@ -229,7 +233,7 @@ impl Ingest {
                     self.snapshots.push(SnapshotRequest {
                         symbol: key.clone(),
                         reason: SnapshotReason::Gap,
-                        min_update_id: Some(received - 1),
+                        min_update_id: Some(received.saturating_sub(1).max(0)),
                     });
                 }
             }

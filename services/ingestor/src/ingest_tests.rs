@@ -238,3 +238,31 @@ fn a_local_drop_marks_every_stream_and_restarts_the_chains_with_a_snapshot() {
     assert_eq!(evs.len(), 2, "no second gap: the chain restarted at the drop");
     assert_eq!(i.snapshots[0].reason, SnapshotReason::Dropped);
 }
+
+/// Hostile ids must not panic or wrap: `U = i64::MIN` used to compute `U - 1` for the snapshot
+/// request before the sequence check rejected the diff (an overflow panic in debug, a wrapped
+/// `min_update_id` in release); `U = 0` asked for a snapshot reaching id -1.
+#[test]
+fn extreme_first_update_ids_neither_panic_nor_wrap() {
+    let (mut i, m) = ingest();
+    i.connected(ReconnectReason::Startup, None, 1_700_000_000_000_000_000);
+    drain(&mut i);
+    assert_eq!(i.frame(&diff(i64::MIN, 5), 1), FrameOutcome::Invalid);
+    assert!(
+        i.snapshots.is_empty(),
+        "a malformed diff does not use up the due snapshot"
+    );
+    let malformed = m
+        .errors
+        .get_or_create(&ErrorLabels {
+            error_type: ErrorType::Malformed,
+            stage: Stage::Sequence,
+        })
+        .get();
+    assert_eq!(malformed, 1);
+    assert_eq!(i.frame(&diff(0, 3), 2), FrameOutcome::Forwarded);
+    assert_eq!(
+        i.snapshots.drain(..).map(|r| r.min_update_id).collect::<Vec<_>>(),
+        vec![Some(0)]
+    );
+}

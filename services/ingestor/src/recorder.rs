@@ -9,9 +9,11 @@
 //! dedicated thread; the handle's channel is bounded, so a slow disk slows the reader rather than
 //! losing frames silently.
 
+use crate::retention::Retention;
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use metrics_schema::IngestorMetrics;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,32 +30,61 @@ impl RecorderHandle {
     }
 }
 
-/// Starts the writer thread; it finishes the current file when every handle is dropped.
+/// Starts the writer thread (no retention); it finishes the current file when every handle is
+/// dropped.
 pub fn start(dir: PathBuf) -> std::io::Result<(RecorderHandle, std::thread::JoinHandle<()>)> {
-    std::fs::create_dir_all(&dir)?;
-    let (tx, mut rx) = mpsc::channel::<(i64, Bytes)>(65_536);
+    let off = Retention {
+        max_age_hours: 0,
+        max_bytes: 0,
+    };
+    let (handle, writer) = open(dir, off, None)?;
     let join = std::thread::Builder::new()
         .name("recorder".into())
-        .spawn(move || {
-            let mut w = Writer {
-                dir,
-                hour: None,
-                file: None,
-            };
-            while let Some((ns, frame)) = rx.blocking_recv() {
-                if let Err(e) = w.write(ns, &frame) {
-                    tracing::warn!(error = %e, "recorder write failed");
-                }
-            }
-            w.finish();
-        })?;
-    Ok((RecorderHandle { tx }, join))
+        .spawn(writer)?;
+    Ok((handle, join))
 }
+
+/// Creates `dir` and returns the handle plus the blocking writer loop (for the caller to run on
+/// a thread of its choice); the loop finishes the current file when every handle is dropped.
+/// `retention` is enforced when a file is opened and every [`RETENTION_CHECK_FRAMES`] frames;
+/// deletions are counted in `ingestor_recorder_files_deleted_total`.
+pub fn open(
+    dir: PathBuf,
+    retention: Retention,
+    metrics: Option<IngestorMetrics>,
+) -> std::io::Result<(RecorderHandle, impl FnOnce() + Send + 'static)> {
+    std::fs::create_dir_all(&dir)?;
+    let (tx, mut rx) = mpsc::channel::<(i64, Bytes)>(65_536);
+    let writer = move || {
+        let mut w = Writer {
+            dir,
+            hour: None,
+            file: None,
+            retention,
+            metrics,
+            since_check: 0,
+        };
+        while let Some((ns, frame)) = rx.blocking_recv() {
+            if let Err(e) = w.write(ns, &frame) {
+                tracing::warn!(error = %e, "recorder write failed");
+            }
+        }
+        w.finish();
+    };
+    Ok((RecorderHandle { tx }, writer))
+}
+
+/// Frames between two retention checks within one hour (the byte budget also holds while a
+/// single busy hour grows).
+pub const RETENTION_CHECK_FRAMES: u32 = 10_000;
 
 struct Writer {
     dir: PathBuf,
     hour: Option<i64>,
     file: Option<GzEncoder<File>>,
+    retention: Retention,
+    metrics: Option<IngestorMetrics>,
+    since_check: u32,
 }
 
 impl Writer {
@@ -65,6 +96,12 @@ impl Writer {
             let f = OpenOptions::new().create(true).append(true).open(&path)?;
             self.file = Some(GzEncoder::new(f, Compression::fast()));
             self.hour = Some(hour);
+            self.since_check = RETENTION_CHECK_FRAMES;
+        }
+        self.since_check += 1;
+        if self.since_check >= RETENTION_CHECK_FRAMES {
+            self.since_check = 0;
+            self.retain(hour);
         }
         if let Some(f) = self.file.as_mut() {
             let mut line = String::with_capacity(24 + frame.len() * 4 / 3 + 4);
@@ -75,6 +112,19 @@ impl Writer {
             f.write_all(line.as_bytes())?;
         }
         Ok(())
+    }
+
+    fn retain(&self, hour: i64) {
+        let current = file_for(Path::new(""), hour);
+        let current = current.to_str();
+        match crate::retention::enforce(&self.dir, hour, current, self.retention) {
+            Ok((deleted, _)) => {
+                if let Some(m) = &self.metrics {
+                    m.recorder_files_deleted.inc_by(deleted);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "recorder retention failed"),
+        }
     }
 
     fn finish(&mut self) {
@@ -192,5 +242,72 @@ mod tests {
             vec![(t0 + 2_000_000_000, b"next hour".to_vec())]
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Without retention the recording directory grows without bound (one file per hour).
+    #[test]
+    fn retention_bounds_the_recording_by_age_and_bytes_and_counts_deletions() {
+        let hour_ns = 3_600_000_000_000i64;
+        let t0 = 1_723_161_600_000_000_000i64; // 2024-08-09T00:00Z
+        let run = |dir: &Path, r: Retention| {
+            let _ = std::fs::remove_dir_all(dir);
+            let m = IngestorMetrics::register(&mut prometheus_client::registry::Registry::default());
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (h, writer) = open(dir.to_path_buf(), r, Some(m.clone())).unwrap();
+            let join = std::thread::spawn(writer);
+            rt.block_on(async {
+                let mut x = 0x9E37_79B9_7F4A_7C15u64;
+                for i in 0..6 {
+                    // 48 KiB of pseudo-random bytes per hour (xorshift): gzip cannot shrink
+                    // the base64 text much below 64 KiB.
+                    let frame: Vec<u8> = (0..49_152)
+                        .map(|_| {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            x.to_le_bytes()[0]
+                        })
+                        .collect();
+                    h.record(t0 + i * hour_ns, Bytes::from(frame)).await;
+                }
+            });
+            drop(h);
+            join.join().unwrap();
+            (names(dir), m.recorder_files_deleted.get())
+        };
+        let base = std::env::temp_dir().join(format!("ingestor-retention-{}", std::process::id()));
+        let (kept, deleted) = run(
+            &base.join("age"),
+            Retention {
+                max_age_hours: 2,
+                max_bytes: 0,
+            },
+        );
+        assert_eq!(kept, ["sbe-20240809-04.gz", "sbe-20240809-05.gz"]);
+        assert_eq!(deleted, 4);
+        let (kept, deleted) = run(
+            &base.join("bytes"),
+            Retention {
+                max_age_hours: 0,
+                max_bytes: 120_000,
+            },
+        );
+        let size = |n: &String| std::fs::metadata(base.join("bytes").join(n)).unwrap().len();
+        let closed: u64 = kept.iter().filter(|n| !n.ends_with("-05.gz")).map(size).sum();
+        assert!(kept.contains(&"sbe-20240809-05.gz".to_string()), "{kept:?}");
+        assert!(deleted >= 2, "{deleted} deleted, kept {kept:?}");
+        // Checked when each hour's file opens: the closed files then fit the budget; only the
+        // hour being written can take the directory past it.
+        assert!(closed <= 120_000, "{closed} bytes in closed files {kept:?}");
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

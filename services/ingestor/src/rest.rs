@@ -10,8 +10,9 @@ use http_body_util::{BodyExt, Empty};
 use hyper::{Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use metrics_schema::IngestorMetrics;
+use metrics_schema::labels::InputSource;
 use metrics_schema::labels::{ErrorType, HttpStatus, RestEndpoint, Stage};
-use metrics_schema::services::ingestor::RestCallLabels;
+use metrics_schema::services::ingestor::{InputSourceLabels, RestCallLabels};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -34,6 +35,8 @@ pub enum RestError {
     Transport(String),
     #[error("undecodable body: {0}")]
     Decode(String),
+    #[error("response body larger than rest.max_body_bytes ({0} bytes); abandoned")]
+    TooLarge(usize),
 }
 
 impl RestError {
@@ -52,6 +55,7 @@ pub struct RestClient {
     tls: Option<tokio_rustls::TlsConnector>,
     api_key: Option<Arc<str>>,
     timeout: Duration,
+    max_body_bytes: usize,
     budget: WeightBudget,
     breaker: CircuitBreaker,
     metrics: IngestorMetrics,
@@ -63,10 +67,28 @@ pub struct RestParams {
     pub weight_budget: u32,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// Largest response body read (see `rest.max_body_bytes`).
+    pub max_body_bytes: usize,
 }
 
 /// Default `Retry-After` when a 429/418 carries none.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The longest `Retry-After` honoured: Binance's longest IP ban (418) is 3 days. A larger value
+/// (or one that would overflow a clock) is clamped to this, never trusted as is.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// A `Retry-After` header value in delta-seconds, clamped to [`MAX_RETRY_AFTER`]; `None` when it
+/// is not a number (the HTTP-date form is not sent by Binance; the default wait applies).
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // All digits: a parse failure can only be overflow, which is "huge".
+    let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
 
 impl RestClient {
     pub fn new(
@@ -84,6 +106,7 @@ impl RestClient {
             tls: https.then(|| tokio_rustls::TlsConnector::from(tls)),
             api_key,
             timeout: p.timeout,
+            max_body_bytes: p.max_body_bytes,
             budget: WeightBudget::new(p.weight_budget, Duration::from_secs(60)),
             breaker: CircuitBreaker::new(p.breaker_failures, p.breaker_cooldown),
             metrics,
@@ -133,7 +156,22 @@ impl RestClient {
                 self.breaker.on_failure(now);
                 Err(RestError::Timeout)
             }
-            Ok(Err(e)) => {
+            Ok(Err(GetError::TooLarge)) => {
+                self.count(HttpStatus::Transport, took);
+                self.metrics
+                    .oversized_inputs
+                    .get_or_create(&InputSourceLabels {
+                        source: InputSource::Rest,
+                    })
+                    .inc();
+                self.breaker.on_failure(now);
+                tracing::warn!(
+                    limit = self.max_body_bytes,
+                    "REST body over rest.max_body_bytes; abandoned"
+                );
+                Err(RestError::TooLarge(self.max_body_bytes))
+            }
+            Ok(Err(GetError::Transport(e))) => {
                 self.count(HttpStatus::Transport, took);
                 self.metrics.error(ErrorType::Connection, Stage::Rest);
                 self.breaker.on_failure(now);
@@ -215,15 +253,16 @@ impl RestClient {
     }
 
     /// One GET; returns status, used weight, Retry-After and the body.
-    async fn get(&self, path: &str) -> Result<(StatusCode, Option<u32>, Option<Duration>, Bytes), String> {
-        let host = self.uri.host().ok_or("rest_url has no host")?;
+    async fn get(&self, path: &str) -> Result<(StatusCode, Option<u32>, Option<Duration>, Bytes), GetError> {
+        let host = self
+            .uri
+            .host()
+            .ok_or_else(|| GetError::Transport("rest_url has no host".into()))?;
         let port = self
             .uri
             .port_u16()
             .unwrap_or(if self.tls.is_some() { 443 } else { 80 });
-        let tcp = TcpStream::connect((host, port))
-            .await
-            .map_err(|e| e.to_string())?;
+        let tcp = TcpStream::connect((host, port)).await.map_err(transport)?;
         let _ = tcp.set_nodelay(true);
         let authority = self.uri.authority().map(|a| a.as_str()).unwrap_or(host);
         let mut req = Request::get(path)
@@ -234,31 +273,43 @@ impl RestClient {
         if let Some(k) = &self.api_key {
             req = req.header("x-mbx-apikey", k.as_ref());
         }
-        let req = req.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
+        let req = req.body(Empty::<Bytes>::new()).map_err(transport)?;
         match &self.tls {
             Some(tls) => {
-                let name =
-                    rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-                let stream = tls.connect(name, tcp).await.map_err(|e| e.to_string())?;
-                send(stream, req).await
+                let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(transport)?;
+                let stream = tls.connect(name, tcp).await.map_err(transport)?;
+                send(stream, req, self.max_body_bytes).await
             }
-            None => send(tcp, req).await,
+            None => send(tcp, req, self.max_body_bytes).await,
         }
     }
+}
+
+/// Why a GET failed below the HTTP status level.
+#[derive(Debug)]
+enum GetError {
+    Transport(String),
+    /// The body exceeded the limit; the connection was dropped without reading the rest.
+    TooLarge,
+}
+
+fn transport(e: impl std::fmt::Display) -> GetError {
+    GetError::Transport(e.to_string())
 }
 
 async fn send<S>(
     stream: S,
     req: Request<Empty<Bytes>>,
-) -> Result<(StatusCode, Option<u32>, Option<Duration>, Bytes), String>
+    max_body_bytes: usize,
+) -> Result<(StatusCode, Option<u32>, Option<Duration>, Bytes), GetError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(transport)?;
     let conn = tokio::spawn(conn);
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req).await.map_err(transport)?;
     let (parts, body) = resp.into_parts();
     let header = |name: &str| {
         parts
@@ -268,10 +319,32 @@ where
             .map(str::trim)
     };
     let used = header("x-mbx-used-weight-1m").and_then(|v| v.parse().ok());
-    let retry = header("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let retry = header("retry-after").and_then(parse_retry_after);
+    let collected = http_body_util::Limited::new(body, max_body_bytes).collect().await;
     conn.abort();
+    let body = match collected {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(GetError::TooLarge),
+        Err(e) => return Err(transport(e)),
+    };
     Ok((parts.status, used, retry, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_parsed_and_clamped_to_the_longest_ban() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("18446744073709551615"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("-5"), None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after(""), None);
+    }
 }

@@ -6,13 +6,13 @@
 use crate::ingest::{SnapshotReason, SnapshotRequest};
 use crate::metrics::HotMetrics;
 use crate::normalize::Normalizer;
+use crate::pending::Pending;
 use crate::rest::RestClient;
 use binance_sbe::{RestResponse, decode_rest_response};
 use bytes::Bytes;
 use kinesis_io::producer::Outgoing;
 use metrics_schema::labels::{DropReason, Intentional};
 use pipeline_events::EventMeta;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -30,65 +30,71 @@ pub struct SnapshotTask {
     pub epoch: Arc<AtomicU64>,
     pub metrics: HotMetrics,
     pub backoff: Backoff,
+    /// Unsatisfied requests older than this expire (counted).
+    pub max_request_age: Duration,
 }
 
-fn merge(pending: &mut BTreeMap<Arc<str>, SnapshotRequest>, req: SnapshotRequest) {
-    match pending.get_mut(&req.symbol) {
-        Some(p) => p.min_update_id = p.min_update_id.max(req.min_update_id),
-        None => {
-            pending.insert(req.symbol.clone(), req);
-        }
-    }
+/// `now + d`, or a far-future instant when that overflows the clock.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .unwrap_or_else(|| Instant::from_std(crate::weight::far_future(now.into_std())))
 }
 
 impl SnapshotTask {
     pub async fn run(mut self, mut rx: mpsc::Receiver<SnapshotRequest>, shutdown: CancellationToken) {
-        let mut pending: BTreeMap<Arc<str>, SnapshotRequest> = BTreeMap::new();
+        let mut pending = Pending::new(self.max_request_age);
         let far = Duration::from_secs(3600 * 24 * 365);
-        let mut next_periodic = Instant::now() + self.interval.unwrap_or(far);
+        let mut next_periodic = later(Instant::now(), self.interval.unwrap_or(far));
         let mut next_try = Instant::now();
         loop {
-            let wake = if pending.is_empty() {
-                next_periodic
-            } else {
-                next_try.min(next_periodic)
+            let wake = match pending.next_expiry() {
+                None => next_periodic,
+                Some(expiry) => next_try
+                    .min(next_periodic)
+                    .min(later(expiry, Duration::from_millis(1))),
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 req = rx.recv() => match req {
-                    Some(r) => merge(&mut pending, r),
+                    Some(r) => pending.add(r, Instant::now()),
                     None => return,
                 },
                 _ = tokio::time::sleep_until(wake) => {}
             }
             let now = Instant::now();
+            for r in pending.expire(now) {
+                self.metrics.all.snapshot_requests_expired.inc();
+                tracing::warn!(symbol = %r.symbol, reason = ?r.reason, min_update_id = ?r.min_update_id,
+                    max_age = ?self.max_request_age, "snapshot request expired unsatisfied");
+            }
             if now >= next_periodic {
-                next_periodic = now + self.interval.unwrap_or(far);
+                next_periodic = later(now, self.interval.unwrap_or(far));
                 for s in &self.symbols {
-                    merge(
-                        &mut pending,
+                    pending.add(
                         SnapshotRequest {
                             symbol: s.clone(),
                             reason: SnapshotReason::Periodic,
                             min_update_id: None,
                         },
+                        now,
                     );
                 }
             }
             if now < next_try {
                 continue;
             }
-            let Some(req) = pending.values().next().cloned() else {
+            let Some(req) = pending.next() else {
                 continue;
             };
             match self.fetch(&req).await {
                 Ok(true) => {
-                    pending.remove(&req.symbol);
+                    pending.done(&req.symbol);
                     self.backoff.reset();
                 }
-                Ok(false) => next_try = Instant::now() + Duration::from_millis(200),
+                Ok(false) => next_try = later(Instant::now(), Duration::from_millis(200)),
                 Err(wait) => {
-                    next_try = Instant::now() + wait.max(self.backoff.next_delay());
+                    let wait = wait.max(self.backoff.next_delay());
+                    next_try = later(Instant::now(), wait);
                 }
             }
         }

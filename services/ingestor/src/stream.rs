@@ -9,16 +9,19 @@ use crate::ratelimit::RollingWindow;
 use crate::recorder::RecorderHandle;
 use crate::status::StreamStatus;
 use futures_util::StreamExt;
-use metrics_schema::labels::{ErrorType, Stage};
+use metrics_schema::labels::{ErrorType, InputSource, Stage};
+use metrics_schema::services::ingestor::InputSourceLabels;
 use pipeline_events::{GapReason, ReconnectReason};
 use std::sync::Arc;
 use std::time::Duration;
 use svc_kit::backoff::Backoff;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, connect_async_tls_with_config};
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +35,16 @@ pub struct StreamParams {
     pub connects: RollingWindow,
     pub messages: RollingWindow,
     pub tls: Arc<rustls::ClientConfig>,
+    /// Largest message / frame accepted (`exchange.max_message_bytes`).
+    pub max_message_bytes: usize,
+}
+
+/// The WebSocket limits: one cap for a frame and for a message (Binance sends one message per
+/// frame), instead of tungstenite's 64 MiB / 16 MiB defaults.
+pub fn ws_config(max_message_bytes: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max_message_bytes))
+        .max_frame_size(Some(max_message_bytes))
 }
 
 /// The combined-stream URL for `symbols` × `streams`.
@@ -148,7 +161,8 @@ impl StreamClient {
             req.headers_mut().insert("X-MBX-APIKEY", v);
         }
         let connector = Connector::Rustls(self.params.tls.clone());
-        let (ws, _) = connect_async_tls_with_config(req, None, true, Some(connector))
+        let cfg = ws_config(self.params.max_message_bytes);
+        let (ws, _) = connect_async_tls_with_config(req, Some(cfg), true, Some(connector))
             .await
             .map_err(|e| e.to_string())?;
         Ok(ws)
@@ -203,6 +217,19 @@ impl StreamClient {
             last = Instant::now();
             let msg = match msg {
                 Some(Ok(m)) => m,
+                Some(Err(WsError::Capacity(e))) => {
+                    tracing::error!(error = %e, limit = self.params.max_message_bytes,
+                        "stream message over exchange.max_message_bytes; reconnecting");
+                    self.status
+                        .metrics
+                        .all
+                        .oversized_inputs
+                        .get_or_create(&InputSourceLabels {
+                            source: InputSource::Websocket,
+                        })
+                        .inc();
+                    return End::Reconnect(ReconnectReason::ConnectionError);
+                }
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "stream read failed");
                     self.status.metrics.error(ErrorType::Connection, Stage::Websocket);

@@ -68,7 +68,7 @@ impl WeightBudget {
 
     /// A 429 / 418 `Retry-After`: nothing goes out before `now + after`.
     pub fn retry_after(&mut self, after: Duration, now: Instant) {
-        let until = now + after;
+        let until = now.checked_add(after).unwrap_or_else(|| far_future(now));
         self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
     }
 
@@ -81,6 +81,13 @@ impl WeightBudget {
     pub fn blocked_until(&self) -> Option<Instant> {
         self.blocked_until
     }
+}
+
+/// About 30 years after `now`, or `now` itself on a platform whose clock cannot represent that:
+/// the stand-in for "later than any real wait" when an addition would overflow.
+pub fn far_future(now: Instant) -> Instant {
+    now.checked_add(Duration::from_secs(86_400 * 365 * 30))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -131,6 +138,14 @@ mod tests {
         b.retry_after(Duration::from_secs(1), t0); // a shorter one does not shorten the block
         assert!(b.reserve(1, t0 + Duration::from_millis(1500)).is_err());
         assert_eq!(b.reserve(1, t0 + Duration::from_secs(2)), Ok(()));
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_clock_blocks_without_panicking() {
+        let t0 = Instant::now();
+        let mut b = WeightBudget::new(6000, MIN);
+        b.retry_after(Duration::from_secs(u64::MAX), t0);
+        assert!(b.reserve(1, t0 + Duration::from_secs(3600)).is_err());
     }
 
     #[test]

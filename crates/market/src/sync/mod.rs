@@ -88,6 +88,14 @@ impl BookSync {
         (self.state == SyncState::Synced).then_some(&self.book)
     }
 
+    /// Book levels dropped by the per-side depth cap, over the published and the rebuild book
+    /// (cumulative; see [`OrderBook`]). Export it as a counter.
+    pub fn levels_dropped(&self) -> u64 {
+        self.book
+            .levels_dropped()
+            .saturating_add(self.scratch.levels_dropped())
+    }
+
     /// Update id of the synced book.
     pub fn last_update_id(&self) -> Option<u64> {
         self.book().map(OrderBook::last_update_id)

@@ -25,6 +25,11 @@ label_set!(ErrorLabels {
     error_type: ErrorType,
     stage: Stage
 });
+label_set!(TaskExitLabels {
+    task: IngestorTask,
+    outcome: TaskExit
+});
+label_set!(InputSourceLabels { source: InputSource });
 
 pub const SBE_CONNECTION_STATUS: MetricDef = MetricDef::seed(
     Ingestor,
@@ -149,6 +154,32 @@ pub const LAST_MESSAGE_AGE: MetricDef = MetricDef::ours(
     "ingestor_last_message_age_seconds",
     "Seconds since the last message from the exchange stream",
 );
+pub const TASK_EXITS: MetricDef = MetricDef::ours(
+    Ingestor,
+    Counter,
+    "ingestor_task_exits_total",
+    "Background tasks that panicked or ended before shutdown (each makes /health unhealthy)",
+)
+.labels(TaskExitLabels::LABELS);
+pub const SNAPSHOT_REQUESTS_EXPIRED: MetricDef = MetricDef::ours(
+    Ingestor,
+    Counter,
+    "ingestor_snapshot_requests_expired_total",
+    "Depth snapshot requests dropped after rest.snapshot_request_max_age_secs unsatisfied",
+);
+pub const OVERSIZED_INPUTS: MetricDef = MetricDef::ours(
+    Ingestor,
+    Counter,
+    "ingestor_oversized_inputs_total",
+    "WebSocket messages or REST bodies over their size cap (connection dropped, not read)",
+)
+.labels(InputSourceLabels::LABELS);
+pub const RECORDER_FILES_DELETED: MetricDef = MetricDef::ours(
+    Ingestor,
+    Counter,
+    "ingestor_recorder_files_deleted_total",
+    "Recording files deleted by retention (recorder.max_age_hours / recorder.max_bytes)",
+);
 
 pub const DEFS: &[MetricDef] = &[
     SBE_CONNECTION_STATUS,
@@ -170,6 +201,10 @@ pub const DEFS: &[MetricDef] = &[
     EVENTS_DROPPED,
     ERRORS,
     LAST_MESSAGE_AGE,
+    TASK_EXITS,
+    SNAPSHOT_REQUESTS_EXPIRED,
+    OVERSIZED_INPUTS,
+    RECORDER_FILES_DELETED,
 ];
 
 /// Typed handles for every ingestor metric.
@@ -194,6 +229,10 @@ pub struct IngestorMetrics {
     pub events_dropped: Family<DropLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
     pub last_message_age: LazyGauge,
+    pub task_exits: Family<TaskExitLabels, Counter>,
+    pub snapshot_requests_expired: Counter,
+    pub oversized_inputs: Family<InputSourceLabels, Counter>,
+    pub recorder_files_deleted: Counter,
 }
 
 impl IngestorMetrics {
@@ -218,6 +257,10 @@ impl IngestorMetrics {
             events_dropped: counter_family(reg, &EVENTS_DROPPED),
             errors: counter_family(reg, &ERRORS),
             last_message_age: gauge(reg, &LAST_MESSAGE_AGE),
+            task_exits: counter_family(reg, &TASK_EXITS),
+            snapshot_requests_expired: counter(reg, &SNAPSHOT_REQUESTS_EXPIRED),
+            oversized_inputs: counter_family(reg, &OVERSIZED_INPUTS),
+            recorder_files_deleted: counter(reg, &RECORDER_FILES_DELETED),
         }
     }
 
