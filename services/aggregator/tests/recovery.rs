@@ -63,7 +63,12 @@ async fn kill_9_mid_stream_and_restart_ends_in_the_same_state_as_an_uninterrupte
         hash(&c2, CKPT).await.contains_key("seq")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Mid-stream: kill once a later checkpoint than the first has been written (polled, no sleep).
+    let first = hash(&c2, CKPT).await["seq"].clone();
+    wait_for(Duration::from_secs(60), "a second checkpoint", || async {
+        hash(&c2, CKPT).await.get("seq").is_some_and(|s| *s != first)
+    })
+    .await;
     b.child.kill().unwrap(); // SIGKILL: no drain, no final flush, lease left to expire
     b.child.wait().unwrap();
     let at_kill = hash(&c2, CKPT).await["seq"].clone();
@@ -107,11 +112,18 @@ async fn a_redis_restart_is_recovered_without_intervention() {
     .await;
 
     r.stop();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let (_, health) = get(&agg, "/health").unwrap();
-    assert!(health.contains("\"disconnected\""), "{health}");
-    let (ready, body) = get(&agg, "/ready").unwrap();
-    assert_eq!(ready, 503, "not ready without Redis: {body} {health}");
+    wait_for(
+        Duration::from_secs(30),
+        "health to report Redis disconnected",
+        || async { get(&agg, "/health").is_ok_and(|(_, h)| h.contains("\"disconnected\"")) },
+    )
+    .await;
+    wait_for(
+        Duration::from_secs(30),
+        "not ready without Redis (503)",
+        || async { get(&agg, "/ready").is_ok_and(|(s, _)| s == 503) },
+    )
+    .await;
 
     let _r2 = RedisServer::start_on(port).unwrap(); // empty: the restart lost every key
     let c = redis(&url).await;
