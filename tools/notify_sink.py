@@ -14,7 +14,9 @@ Each delivered notification becomes one JSON line appended to --out (default
 
 `route` is the route path Alertmanager puts in front of the group key. A body that is not an
 Alertmanager webhook payload gets 400 (413 above 1 MiB), is not written, and is counted:
-GET /health returns {"delivered": N, "rejected": M, "out": "<file>"}. Stdlib only.
+GET /health returns {"delivered": N, "rejected": M, "write_failed": K, "out": "<file>"}. When the
+file cannot be written the answer is 500 (Alertmanager retries and counts a failed notification).
+Stdlib only.
 
   tools/notify_sink.py --listen 127.0.0.1:9099 --out .run/notifications.jsonl
 """
@@ -74,6 +76,7 @@ class Sink:
         self.lock = threading.Lock()
         self.delivered = 0
         self.rejected = 0
+        self.write_failed = 0
 
     def append(self, line):
         with self.lock:
@@ -85,9 +88,14 @@ class Sink:
         with self.lock:
             self.rejected += 1
 
+    def failed_write(self):
+        with self.lock:
+            self.write_failed += 1
+
     def health(self):
         with self.lock:
-            return {'delivered': self.delivered, 'rejected': self.rejected, 'out': self.out}
+            return {'delivered': self.delivered, 'rejected': self.rejected, 'write_failed': self.write_failed,
+                    'out': self.out}
 
 
 def handler(sink):
@@ -122,7 +130,14 @@ def handler(sink):
                 self.log_message('rejected %s: %s', self.path, e)
                 self.reply(400, {'error': str(e)})
                 return
-            sink.append(line)
+            try:
+                sink.append(line)
+            except OSError as e:
+                # 500: Alertmanager retries, and AlertmanagerNotificationsFailing tells the operator.
+                sink.failed_write()
+                self.log_message('cannot append to %s: %s', sink.out, e)
+                self.reply(500, {'error': f'cannot append to {sink.out}: {e}'})
+                return
             self.log_message('%s %s %s', line['path'], line['status'], ','.join(line['alerts']))
             self.reply(200, {'ok': True})
 

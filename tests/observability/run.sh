@@ -153,6 +153,9 @@ done
 tally "$py" tests/observability/check_am_routes.py alertmanager/alertmanager.yml --label production
 [ -f "$tmp/am/alertmanager.yml" ] && tally "$py" tests/observability/check_am_routes.py "$tmp/am/alertmanager.yml" --label local
 
+section "local notification sink (tools/notify_sink.py, the local Alertmanager's webhook target)"
+tally "$py" tests/first_hour/sink_test.py
+
 if [ "$live" -eq 1 ]; then
   section "live Alertmanager (webhook receivers)"
   tally "$py" tests/observability/am_live_test.py
