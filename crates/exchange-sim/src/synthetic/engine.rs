@@ -6,7 +6,8 @@
 //! process (self-exciting per side, simulated by Ogata thinning) and sweep the book FIFO. Prices
 //! therefore move only when the book says so: the thinner side of the touch is depleted first
 //! (order-book imbalance predicts the next move) and clustered aggressive flow keeps pushing
-//! (trade-flow imbalance persists).
+//! (trade-flow imbalance persists). The flow is queue-reactive (`imbalance_reactivity`): market orders
+//! lean towards the thinner queue of the touch and, inside a wide spread, the heavier side improves first.
 //!
 //! Output mirrors Binance: one update id per book-changing event, depth diffs batched every 20 ms
 //! with contiguous `[U, u]`, a best bid/ask event whenever the touch changes, one trades event per
@@ -177,11 +178,10 @@ impl SyntheticMarket {
     /// One step of the point process (or one diff boundary).
     fn step(&mut self) {
         let base = self.p.market_base_rate;
+        let k = self.p.imbalance_reactivity.clamp(0.0, 1.0);
         let bound = 2.0 * self.p.limit_rate
             + self.p.cancel_rate * self.book.order_count() as f64
-            + 2.0 * base
-            + self.excitation[0]
-            + self.excitation[1];
+            + (1.0 + k) * (2.0 * base + self.excitation[0] + self.excitation[1]);
         let dt = exponential(&mut self.rng, bound);
         if self.t + dt >= self.next_boundary {
             self.advance(self.next_boundary - self.t);
@@ -192,8 +192,9 @@ impl SyntheticMarket {
         self.advance(dt);
         let limit = 2.0 * self.p.limit_rate;
         let cancel = self.p.cancel_rate * self.book.order_count() as f64;
-        let buy = base + self.excitation[0];
-        let sell = base + self.excitation[1];
+        let tilt = k * self.touch_imbalance();
+        let buy = (base + self.excitation[0]) * (1.0 + tilt);
+        let sell = (base + self.excitation[1]) * (1.0 - tilt);
         let u = self.rng.random_range(0.0..bound);
         let side_of = |first| if first { Side::Bid } else { Side::Ask };
         if u < limit {
@@ -208,6 +209,14 @@ impl SyntheticMarket {
             return; // thinning rejection
         }
         self.emit_touch();
+    }
+
+    /// `(bidQty − askQty) / (bidQty + askQty)` at the touch, 0 when a side is empty.
+    fn touch_imbalance(&self) -> f64 {
+        match self.touch() {
+            Some(((_, bq), (_, aq))) if bq + aq > 0 => (bq - aq) as f64 / (bq + aq) as f64,
+            _ => 0.0,
+        }
     }
 
     fn advance(&mut self, dt: f64) {
@@ -244,7 +253,11 @@ impl SyntheticMarket {
             (Some(b), Some(a)) => a.0 - b.0,
             _ => 1,
         };
-        let price = if spread > 1 && chance(&mut self.rng, self.p.p_improve) {
+        // Queue-reactive refill: inside a wide spread the heavier side improves more often.
+        let tilt =
+            self.p.imbalance_reactivity.clamp(0.0, 1.0) * self.touch_imbalance() * f64::from(sign as i32);
+        let p_improve = (self.p.p_improve * (1.0 + tilt)).clamp(0.0, 1.0);
+        let price = if spread > 1 && chance(&mut self.rng, p_improve) {
             let o = opp.unwrap_or(reference + sign);
             if chance(&mut self.rng, 0.5) {
                 o - sign

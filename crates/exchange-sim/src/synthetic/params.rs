@@ -31,6 +31,11 @@ pub struct SyntheticParams {
     pub hawkes_beta: f64,
     /// Jump added to the other side's intensity by a market order.
     pub hawkes_cross: f64,
+    /// Queue reactivity of aggressive flow, in `[0, 1]`: market buys arrive at `(1 + k I)` and sells at
+    /// `(1 − k I)` times their Hawkes intensity, `I = (bidQty − askQty) / (bidQty + askQty)` at the touch,
+    /// so the thinner queue is the one more often hit and emptied; inside a wide spread a limit order
+    /// improves with probability `p_improve (1 ± k I)` (+ for bids), so the heavier side refills first.
+    pub imbalance_reactivity: f64,
     /// Median and log-σ of market-order sizes (BTC, log-normal).
     pub market_size_median: f64,
     pub market_size_sigma: f64,
@@ -51,16 +56,17 @@ impl Default for SyntheticParams {
             limit_rate: 110.0,
             cancel_rate: 0.09,
             p_join: 0.10,
-            p_improve: 0.45,
+            p_improve: 0.9,
             p_near: 0.0,
             near_ticks: 100,
             far_ticks: 30_000,
             limit_size_median: 0.003,
             limit_size_sigma: 2.4,
             market_base_rate: 1.4,
-            hawkes_alpha: 1.4,
+            hawkes_alpha: 1.2,
             hawkes_beta: 2.0,
             hawkes_cross: 0.2,
+            imbalance_reactivity: 1.0,
             market_size_median: 0.012,
             market_size_sigma: 2.2,
             max_sweep_levels: 30,
@@ -91,6 +97,13 @@ impl SyntheticParams {
             "hawkes_alpha" => self.hawkes_alpha = f()?,
             "hawkes_beta" => self.hawkes_beta = f()?,
             "hawkes_cross" => self.hawkes_cross = f()?,
+            "imbalance_reactivity" => {
+                let k = f()?;
+                if !(0.0..=1.0).contains(&k) {
+                    return Err(format!("imbalance_reactivity {k} is outside [0, 1]"));
+                }
+                self.imbalance_reactivity = k;
+            }
             "market_size_median" => self.market_size_median = f()?,
             "market_size_sigma" => self.market_size_sigma = f()?,
             "max_sweep_levels" => self.max_sweep_levels = usize::try_from(i()?).map_err(|e| e.to_string())?,
