@@ -230,10 +230,43 @@ def services_phase(env, run_dir, ports, summary, profile):
         def rendered():
             r = subprocess.run(args, capture_output=True, text=True, timeout=15)
             return r if r.returncode == 0 and re.search(r'p_up\s+0\.\d', r.stdout) else None
+        interactive(args[:1] + args[2:], b'q', 'q')
+        interactive(args[:1] + args[2:], b'\x03', 'Ctrl-C')
         r = poll(rendered, 20)
         check('watch --once renders the live stack: prediction, health of the three services',
               r and all(s in r.stdout for s in ('ingestor', 'aggregator', 'inference')) and ' DOWN (' not in r.stdout,
               r.stdout if r else subprocess.run(args, capture_output=True, text=True, timeout=15).stdout)
+
+
+def interactive(args, key, name):
+    """Run watch on a pseudo-terminal: it must draw in place (the screen redrawn from the top-left
+    at least twice), then leave on `key` with status 0 and the terminal restored."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args + ['--interval', '0.5'], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out, deadline, sent = b'', time.time() + 20, False
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    break
+            if not sent and out.count(b'\x1b[1;1H') >= 2 and b'PREDICTION' in out:
+                os.write(master, key)
+                sent = True
+        rc = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = None
+    finally:
+        os.close(master)
+    check(f'watch on a terminal redraws in place and exits on {name} (status 0, screen restored)',
+          sent and rc == 0 and b'\x1b[?1049h' in out and b'\x1b[?1049l' in out,
+          f'sent={sent} rc={rc} output tail={out[-300:]!r}')
 
 
 def main():

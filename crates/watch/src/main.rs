@@ -132,7 +132,11 @@ fn quit(key: &KeyEvent) -> bool {
 
 fn draw(lines: &[String]) -> std::io::Result<()> {
     let mut out = std::io::stdout();
-    let (width, height) = terminal::size().unwrap_or((120, 40));
+    // A pseudo-terminal nobody sized (0×0, serial consoles, some CI runners) still gets a screen.
+    let (width, height) = match terminal::size() {
+        Ok((w, h)) if w > 0 && h > 0 => (w, h),
+        _ => (120, 40),
+    };
     for (row, line) in lines.iter().take(height as usize).enumerate() {
         let visible: String = line.chars().take(width as usize).collect();
         queue!(
