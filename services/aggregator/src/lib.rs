@@ -1,7 +1,8 @@
 //! aggregator: Kinesis → order book + features → Redis, with atomic re-anchoring.
 //!
-//! * [`convert`], [`state`], [`cursor`], [`encode`] — pure: event conversion, market state and
-//!   re-anchor bookkeeping, per-shard checkpoints/replay/dedup, the Redis field layout.
+//! * [`convert`], [`state`], [`cursor`], [`encode`], [`stored`] — pure: event conversion, market
+//!   state and re-anchor bookkeeping, per-shard checkpoints/replay/dedup, the Redis field layout,
+//!   validation of values read back from Redis.
 //! * [`store`], [`gate`], [`pipeline`], [`app`] — I/O: Redis (fred), shard leases, the processing
 //!   loop, composition.
 //!
@@ -16,3 +17,4 @@ pub mod gate;
 pub mod pipeline;
 pub mod state;
 pub mod store;
+pub mod stored;
