@@ -55,6 +55,7 @@ test: bootstrap test-observability test-deploy test-rust ## Run the whole test s
 test-rust: ## Rust unit, property and integration tests (starts its own Redis/kinesalite on free ports)
 ifdef NEXTEST
 	$(CARGO) nextest run --workspace -j$(JOBS) --no-fail-fast
+	@python3 tests/check_skips.py target/nextest/default/junit.xml --data ../shared/data/market
 else
 	$(CARGO) test --workspace -j$(JOBS) --no-fail-fast
 endif
