@@ -122,7 +122,9 @@ pub async fn start(
             .saturating_sub(Duration::from_secs(2))
             .max(Duration::from_secs(1)),
     );
-    supervisor.spawn_last(IngestorTask::Producer, &producer_stop, async move {
+    // The producer may end once shutdown started (its input closes when the stream client ends);
+    // an end before that is a failure.
+    supervisor.spawn_last(IngestorTask::Producer, &shutdown, async move {
         let _ = stats_tx.send(producer_run.await);
     });
 

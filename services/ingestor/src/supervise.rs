@@ -8,7 +8,7 @@
 //!
 //! Each task has a stop token: ending after it was cancelled is the normal way out. The input
 //! tasks are also tracked by [`Supervisor::inputs`], so shutdown can wait for them before telling
-//! the producer (a "last" task with its own token) to drain and stop.
+//! the producer (a "last" task, not tracked as an input) to drain and stop.
 
 use metrics_schema::IngestorMetrics;
 use metrics_schema::labels::{IngestorTask, LabelValue, TaskExit};
