@@ -119,6 +119,24 @@ class RedisAclTests(unittest.TestCase):
         self.denied("inference", "EVAL", "return 1", "0")
         self.denied("inference", "DEL", f"{S}:anchor")
 
+    def test_inference_publishes_through_its_idempotent_script_and_scripts_cannot_escalate(self):
+        # services/inference/src/store.rs PUBLISH_LUA: SCRIPT LOAD once, then EVALSHA per tick,
+        # writing the stream, the latest key and {S}:predictions:last_slot (docs/redis-contract.md).
+        publish = ("local last = redis.call('GET', KEYS[3]) "
+                   "if last and tonumber(last) and tonumber(ARGV[1]) <= tonumber(last) then return 0 end "
+                   "redis.call('SET', KEYS[3], ARGV[1]) redis.call('SET', KEYS[2], ARGV[2]) "
+                   "redis.call('XADD', KEYS[1], 'MAXLEN', '~', 1000, '*', 'json', ARGV[2]) return 1")
+        sha = self.allowed("inference", "SCRIPT", "LOAD", publish)
+        keys = ["3", f"{S}:predictions", f"{S}:predictions:latest", f"{S}:predictions:last_slot"]
+        self.assertEqual(self.allowed("inference", "EVALSHA", sha, *keys, "1000", "{}"), "1")
+        self.assertEqual(self.allowed("inference", "EVALSHA", sha, *keys, "1000", "{}"), "0")
+        self.assertEqual(self.allowed("inference", "GET", f"{S}:predictions:last_slot"), "1000")
+        # A script inference loads runs with inference's permissions: no checkpoint or lease writes.
+        evil = self.allowed("inference", "SCRIPT", "LOAD", "return redis.call('HSET', KEYS[1], 'seq', '0')")
+        self.denied("inference", "EVALSHA", evil, "1", f"{S}:ckpt:shard-0")
+        self.denied("inference", "EVALSHA", evil, "1", f"{S}:features")
+        self.denied("inference", "SCRIPT", "FLUSH")
+
     def test_ingestor_only_reads_the_control_stream(self):
         self.allowed("aggregator", "XADD", f"{S}:control", "*", "type", "snapshot_request")
         self.assertIn("snapshot_request", self.allowed("ingestor", "XREAD", "COUNT", "10", "STREAMS", f"{S}:control", "0"))
