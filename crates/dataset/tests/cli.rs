@@ -71,3 +71,37 @@ fn a_short_synthetic_run_writes_a_header_and_full_width_rows() {
             .all(|r| r.ends_with(",up") || r.ends_with(",down") || r.ends_with(",flat"))
     );
 }
+
+#[test]
+fn a_bad_book_snapshot_line_exits_1_naming_the_file_and_line_and_two_sources_are_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("dataset-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("snap.jsonl");
+    std::fs::write(
+        &path,
+        "{\"ts\": 10.0, \"bids\": [[100.0, 1.0]], \"asks\": [[100.1, 1.0]]}\n\
+         {\"ts\": 10.25, \"bids\": [[100.2, 1.0]], \"asks\": [[100.1, 1.0]]}\n",
+    )
+    .unwrap();
+    let out = builder()
+        .args(["--book-snapshots", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("snap.jsonl:2: crossed book"), "{err}");
+
+    let out = builder()
+        .args([
+            "--book-snapshots",
+            path.to_str().unwrap(),
+            "--usdm-recording",
+            "x.gz",
+        ])
+        .output()
+        .unwrap();
+    // clap's usage error (exit 2) before any file is opened.
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
