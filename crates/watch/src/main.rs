@@ -5,6 +5,7 @@
 use clap::Parser;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyModifiers};
 use crossterm::{cursor, execute, queue, style, terminal};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,10 @@ fn interval(s: &str) -> Result<f64, String> {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// The model metrics' means cover about the last 10 s (five scored predictions).
+const WINDOW_US: i64 = 10_000_000;
+/// Polls older than this are dropped (the baseline needs one at least `WINDOW_US` old).
+const KEEP_US: i64 = 2 * WINDOW_US;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -156,12 +161,17 @@ fn draw(lines: &[String]) -> std::io::Result<()> {
 
 fn live(rt: &tokio::runtime::Runtime, targets: &Targets, every: Duration) -> std::io::Result<()> {
     let _screen = Screen::enter()?;
-    let mut prev: Option<Raw> = None;
+    let mut history: VecDeque<Raw> = VecDeque::new();
     loop {
         let started = Instant::now();
         let raw = rt.block_on(raw::fetch(targets, TIMEOUT));
-        draw(&render::render(&snapshot::build(&raw, prev.as_ref())))?;
-        prev = Some(raw);
+        let base = snapshot::baseline(history.make_contiguous(), raw.taken_at_us, WINDOW_US);
+        draw(&render::render(&snapshot::build(&raw, base)))?;
+        let now = raw.taken_at_us;
+        history.push_back(raw);
+        while history.front().is_some_and(|r| r.taken_at_us < now - KEEP_US) {
+            history.pop_front();
+        }
         // Wait for the next poll, leaving at once on q / Esc / Ctrl-C; redraw on resize.
         while let Some(left) = every.checked_sub(started.elapsed()) {
             if !event::poll(left)? {

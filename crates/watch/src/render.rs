@@ -145,7 +145,10 @@ pub fn render(s: &Snapshot) -> Vec<String> {
                 .map(|(r, n)| format!("{r} {n:.0}"))
                 .collect();
             format!(
-                "MODEL       accuracy {}  calibration {}  correlation {}  MAE {}   fallbacks: {}",
+                "MODEL       {}: accuracy {}  calibration {}  correlation {}  MAE {}   fallbacks: {}",
+                m.window_s
+                    .map(|w| format!("last {w:.0} s"))
+                    .unwrap_or_else(|| "since start".into()),
                 opt(m.accuracy, |v| format!("{:.1}%", v * 100.0)),
                 opt(m.calibration, |v| format!("{v:.3}")),
                 opt(m.correlation, |v| format!("{v:.3}")),

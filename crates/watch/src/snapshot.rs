@@ -70,6 +70,8 @@ pub struct ModelMetrics {
     pub correlation: Option<f64>,
     pub mae_usd: Option<f64>,
     pub fallbacks: Vec<(String, f64)>,
+    /// Seconds the means cover (observations since the baseline poll), `None` = since start.
+    pub window_s: Option<f64>,
 }
 
 /// From the aggregator's /metrics.
@@ -168,27 +170,49 @@ pub fn rolling(history: &[Prediction]) -> Option<Rolling> {
     })
 }
 
-/// Histogram mean, over the observations since `prev` when it has fewer (the current rolling
-/// value), else since the service started.
-fn mean(now: &Exposition, prev: Option<&Exposition>, name: &str) -> Option<f64> {
-    let (sum, count) = now.histogram(name)?;
-    if let Some((psum, pcount)) = prev.and_then(|p| p.histogram(name))
-        && count > pcount
-    {
-        return Some((sum - psum) / (count - pcount));
-    }
-    (count > 0.0).then(|| sum / count)
+/// The poll to take histogram deltas from: the newest at least `window_us` older than `now_us`,
+/// else the oldest kept. Inference observes its rolling-window accuracy once per scored
+/// prediction (every 2 s), so a 1 s delta would often be empty; ~10 s holds about five.
+pub fn baseline(history: &[Raw], now_us: i64, window_us: i64) -> Option<&Raw> {
+    history
+        .iter()
+        .filter(|r| r.taken_at_us <= now_us - window_us)
+        .max_by_key(|r| r.taken_at_us)
+        .or_else(|| {
+            history
+                .iter()
+                .filter(|r| r.taken_at_us < now_us)
+                .min_by_key(|r| r.taken_at_us)
+        })
 }
 
-fn model(raw: &Raw, prev: Option<&Raw>) -> Result<ModelMetrics, String> {
+/// Histogram mean over the observations since `base`, or since the service started.
+fn mean(now: &Exposition, base: Option<&Exposition>, name: &str) -> Option<f64> {
+    let (sum, count) = now.histogram(name)?;
+    match base.and_then(|b| b.histogram(name)) {
+        Some((bsum, bcount)) if count > bcount => Some((sum - bsum) / (count - bcount)),
+        Some(_) => None,
+        None => (count > 0.0).then(|| sum / count),
+    }
+}
+
+fn model(raw: &Raw, base: Option<&Raw>) -> Result<ModelMetrics, String> {
     let now = metrics(raw, "inference.metrics")?;
-    let prev = prev.and_then(|p| metrics(p, "inference.metrics").ok());
+    const SCORED: &str = "model_directional_accuracy";
+    // A baseline without newer scored predictions (or unreadable) would give empty deltas: use
+    // the means since start then, and say so.
+    let base = base
+        .and_then(|b| Some((b.taken_at_us, metrics(b, "inference.metrics").ok()?)))
+        .filter(|(_, b)| matches!((now.histogram(SCORED), b.histogram(SCORED)), (Some((_, n)), Some((_, p))) if n > p));
+    let window_s = base.as_ref().map(|(t, _)| (raw.taken_at_us - t) as f64 / 1e6);
+    let base = base.as_ref().map(|(_, b)| b);
     Ok(ModelMetrics {
-        accuracy: mean(&now, prev.as_ref(), "model_directional_accuracy"),
-        calibration: mean(&now, prev.as_ref(), "model_confidence_calibration"),
-        correlation: mean(&now, prev.as_ref(), "model_prediction_correlation"),
-        mae_usd: mean(&now, prev.as_ref(), "model_mean_absolute_error"),
+        accuracy: mean(&now, base, SCORED),
+        calibration: mean(&now, base, "model_confidence_calibration"),
+        correlation: mean(&now, base, "model_prediction_correlation"),
+        mae_usd: mean(&now, base, "model_mean_absolute_error"),
         fallbacks: now.by_label("inference_fallback_predictions_total", "reason"),
+        window_s,
     })
 }
 
@@ -250,8 +274,9 @@ fn alerts(raw: &Raw) -> Result<Vec<Alert>, String> {
     Ok(out)
 }
 
-/// Everything one screen shows. `prev` is the previous poll (for rolling histogram means).
-pub fn build(raw: &Raw, prev: Option<&Raw>) -> Snapshot {
+/// Everything one screen shows. `base` is an earlier poll to take the model histograms' recent
+/// means from ([`baseline`]); `None` shows the means since the service started.
+pub fn build(raw: &Raw, base: Option<&Raw>) -> Snapshot {
     let prediction: Result<Prediction, String> = parse_json(raw, "inference.latest");
     let history: Vec<Prediction> = parse_json(raw, "inference.predictions").unwrap_or_default();
     let aggregator = metrics(raw, "aggregator.metrics");
@@ -260,7 +285,7 @@ pub fn build(raw: &Raw, prev: Option<&Raw>) -> Snapshot {
         outcome: prediction.as_ref().ok().and_then(|p| outcome(p, &history)),
         rolling: rolling(&history),
         prediction,
-        model: model(raw, prev),
+        model: model(raw, base),
         market_age_s: metrics(raw, "ingestor.metrics")
             .ok()
             .and_then(|m| m.first("ingestor_last_message_age_seconds")),
@@ -321,6 +346,46 @@ mod tests {
             None,
             "nothing 10 s earlier"
         );
+    }
+
+    fn metrics_raw(t_s: i64, sum: f64, count: f64) -> Raw {
+        let body =
+            format!("model_directional_accuracy_sum {sum}\nmodel_directional_accuracy_count {count}\n");
+        Raw {
+            taken_at_us: t_s * 1_000_000,
+            answers: vec![(
+                "inference.metrics",
+                crate::raw::Answer::Http { status: 200, body },
+            )],
+        }
+    }
+
+    #[test]
+    fn model_means_cover_the_last_ten_seconds_and_say_so() {
+        // 20 observations of 0.5 in the first 100 s, then 5 of 0.8 in the last 10 s.
+        let history: Vec<Raw> = vec![
+            metrics_raw(100, 10.0, 20.0),
+            metrics_raw(109, 10.8, 21.0),
+            metrics_raw(110, 10.8, 21.0),
+        ];
+        let now = metrics_raw(111, 14.0, 25.0);
+        let base = baseline(&history, now.taken_at_us, 10_000_000).expect("one at least 10 s old");
+        assert_eq!(base.taken_at_us, 100_000_000);
+        let m = build(&now, Some(base)).model.expect("metrics");
+        assert!((m.accuracy.expect("delta") - 0.8).abs() < 1e-9, "{m:?}");
+        assert_eq!(m.window_s, Some(11.0));
+        // Only a 1 s old poll with the same count: no empty delta, the since-start mean, labelled so.
+        let m = build(&metrics_raw(111, 10.8, 21.0), Some(&history[2]))
+            .model
+            .expect("metrics");
+        assert_eq!(m.window_s, None);
+        assert!((m.accuracy.expect("since start") - 10.8 / 21.0).abs() < 1e-9);
+        // Nothing 10 s old yet: the oldest kept poll.
+        assert_eq!(
+            baseline(&history[1..], 111_000_000, 10_000_000).map(|r| r.taken_at_us),
+            Some(109_000_000)
+        );
+        assert!(baseline(&[], 1, 1).is_none());
     }
 
     #[test]

@@ -48,7 +48,10 @@ fn healthy_stack_shows_an_ml_prediction_its_outcome_and_everything_up() {
     let r = line(&s, "ROLLING");
     assert!(r.contains("accuracy") && r.contains("calibration 0."), "{r}");
     let m = line(&s, "MODEL");
-    assert!(m.contains("accuracy ") && !m.contains("accuracy –"), "{m}");
+    assert!(
+        m.starts_with("MODEL       since start: accuracy ") && !m.contains("accuracy –"),
+        "{m}"
+    );
     assert!(
         line(&s, "ANCHOR").starts_with("ANCHOR      synced  epoch 1  re-anchors 1 ok"),
         "{s}"
