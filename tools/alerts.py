@@ -90,7 +90,10 @@ def main(argv):
         except (OSError, ValueError, KeyError, AttributeError) as e:
             failures += 1
             print(f'  unreachable or unexpected answer: {e}')
-    return 1 if failures == 2 else 0
+    if failures == 2:
+        print('\nNeither Alertmanager nor Prometheus answered: is the stack up (make status, make run)?')
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
