@@ -95,6 +95,15 @@ def listening(url):
         return False
 
 
+def running(pid):
+    """A live (not zombie) process with this pid."""
+    try:
+        with open(f'/proc/{pid}/status') as fh:
+            return 'zombie' not in fh.read().lower()
+    except OSError:
+        return False
+
+
 def sink_lines(run_dir):
     path = os.path.join(run_dir, 'notifications.jsonl')
     if not os.path.exists(path):
@@ -289,10 +298,16 @@ def main():
         if not args.infra_only:
             services_phase(env, run_dir, ports, up.stdout, args.profile)
     finally:
-        subprocess.run(['bash', STACK, 'down'], env=env, capture_output=True, text=True, timeout=120)
         pids = os.path.join(run_dir, 'pids')
+        started_pids = {}
+        for f in (os.listdir(pids) if os.path.isdir(pids) else []):
+            with open(os.path.join(pids, f)) as fh:
+                started_pids[f[:-4]] = int(fh.read().strip() or 0)
+        subprocess.run(['bash', STACK, 'down'], env=env, capture_output=True, text=True, timeout=120)
         left = os.listdir(pids) if os.path.isdir(pids) else []
-        check('stack.sh down stops everything it started (sink included)', not left, left)
+        alive = [n for n, pid in started_pids.items() if running(pid)]
+        check('stack.sh down stops everything it started (sink included): no pid file, no process left',
+              'notify-sink' in started_pids and not left and not alive, f'pid files {left}, alive {alive}')
     failed = sum(1 for r in results if not r)
     print(f'first hour: {len(results) - failed} passed, {failed} failed (took {time.time() - started:.1f}s)')
     return failed
