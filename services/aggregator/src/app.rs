@@ -61,15 +61,23 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     );
     health.set_ready(false);
 
-    let password = std::env::var("REDIS_AUTH_TOKEN").ok().filter(|t| !t.is_empty());
-    let store = match Store::connect(
-        &cfg.redis.url,
-        password,
-        &cfg.symbol,
-        InstrumentScale::BTCUSDT_SPOT,
-        Duration::from_millis(cfg.flush.timeout_ms),
-        metrics.clone(),
-    ) {
+    let env_password = std::env::var(svc_kit::ENV_REDIS_AUTH_TOKEN).ok();
+    let store = match svc_kit::redis::fred_config(&cfg.redis, env_password)
+        .map_err(|e| e.to_string())
+        .and_then(|(config, source)| {
+            tracing::info!(
+                url = %cfg.redis.redacted_url(), user = cfg.redis.username.as_deref().unwrap_or("default"),
+                password = source.as_str(), "redis client"
+            );
+            Store::connect(
+                config,
+                &cfg.symbol,
+                InstrumentScale::BTCUSDT_SPOT,
+                Duration::from_millis(cfg.flush.timeout_ms),
+                metrics.clone(),
+            )
+            .map_err(|e| e.to_string())
+        }) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             health.set("redis", Level::Unhealthy, "disconnected", Some(e.to_string()));

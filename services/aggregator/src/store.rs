@@ -117,20 +117,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Builds the client and starts connecting in the background (fred reconnects by itself);
-    /// `password` is `REDIS_AUTH_TOKEN` (ElastiCache AUTH, with `rediss://`).
+    /// Builds the client and starts connecting in the background (fred reconnects by itself).
+    /// `config` comes from [`svc_kit::redis::fred_config`]: URL (`rediss://` for TLS), ACL user
+    /// `aggregator`, password from `redis.password_file` or `REDIS_AUTH_TOKEN`, optional CA file.
     pub fn connect(
-        url: &str,
-        password: Option<String>,
+        config: Config,
         symbol: &str,
         scale: InstrumentScale,
         timeout: Duration,
         metrics: AggregatorMetrics,
     ) -> Result<Store, StoreError> {
-        let mut config = Config::from_url(url)?;
-        if password.is_some() {
-            config.password = password;
-        }
         let client = Builder::from_config(config)
             .with_connection_config(|c| {
                 c.connection_timeout = timeout;

@@ -9,3 +9,12 @@ fn binary_rejects_bad_config_serves_all_its_metrics_and_stops_on_sigterm() {
     );
     assert_eq!(result, Ok(()));
 }
+
+#[test]
+fn check_config_never_prints_the_redis_password() {
+    let result = svc_kit::testing::check_config_redacts_redis_password(
+        env!("CARGO_BIN_EXE_aggregator"),
+        "AGGREGATOR__REDIS__URL",
+    );
+    assert_eq!(result, Ok(()));
+}

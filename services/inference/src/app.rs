@@ -61,10 +61,16 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     );
     reload::reload_all(&shared, &metrics, &h, true).await;
 
-    // Fails only on a malformed URL; connecting happens on the tick thread.
-    let store = RedisStore::new(
-        &cfg.redis.url,
-        std::env::var(ENV_REDIS_AUTH_TOKEN).ok(),
+    // Fails only on a malformed URL or unreadable password/CA file; connecting happens on the
+    // tick thread.
+    let (redis_config, password_source) =
+        svc_kit::redis::fred_config(&cfg.redis, std::env::var(ENV_REDIS_AUTH_TOKEN).ok())?;
+    tracing::info!(
+        url = %cfg.redis.redacted_url(), user = cfg.redis.username.as_deref().unwrap_or("default"),
+        password = password_source.as_str(), "redis client"
+    );
+    let store = RedisStore::with_config(
+        redis_config,
         &cfg.symbol,
         cfg.predictions.stream_maxlen,
         cfg.tick.redis_timeout(),

@@ -133,6 +133,18 @@ impl RedisStore {
         if let Some(token) = auth_token.filter(|t| !t.is_empty()) {
             config.password = Some(token);
         }
+        Self::with_config(config, symbol, maxlen, timeout)
+    }
+
+    /// Builds the client from a prepared fred config without connecting: the service passes
+    /// [`svc_kit::redis::fred_config`] (`rediss://`, ACL user `inference`, password file or
+    /// `REDIS_AUTH_TOKEN`, optional CA file).
+    pub fn with_config(
+        mut config: Config,
+        symbol: &str,
+        maxlen: u64,
+        timeout: Duration,
+    ) -> Result<Self, StoreError> {
         config.fail_fast = false;
         let client = Builder::from_config(config)
             .with_connection_config(|c| {

@@ -170,12 +170,12 @@ pub async fn start(
         snapshots.run(snap_rx, shutdown.clone()),
     );
 
-    if let Some(url) = cfg.control.redis_url.clone() {
+    if let Some(redis) = cfg.control.redis() {
         supervisor.spawn(
             IngestorTask::Control,
             &shutdown,
             crate::control::run(
-                url,
+                redis,
                 symbols.clone(),
                 snap_tx.clone(),
                 health.clone(),

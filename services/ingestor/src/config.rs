@@ -104,8 +104,35 @@ pub struct ProducerSection {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ControlConfig {
-    /// `redis://host:port`; unset runs without control requests.
+    /// `redis://host:port` or `rediss://host:port` (TLS); unset runs without control requests.
+    /// Printed with any password redacted.
+    #[serde(serialize_with = "serialize_redacted_url")]
     pub redis_url: Option<String>,
+    /// Redis ACL user (`ingestor`: read-only on `{S}:control`); the password comes from
+    /// `redis_password_file` or `REDIS_AUTH_TOKEN`.
+    pub redis_username: Option<String>,
+    pub redis_password_file: Option<PathBuf>,
+    /// PEM CA for a `rediss://` server with a private CA (unset: system roots).
+    pub redis_ca_file: Option<PathBuf>,
+}
+
+impl ControlConfig {
+    /// The Redis connection settings of the control reader, when it is enabled.
+    pub fn redis(&self) -> Option<svc_kit::RedisConfig> {
+        self.redis_url.as_ref().map(|url| svc_kit::RedisConfig {
+            url: url.clone(),
+            username: self.redis_username.clone(),
+            password_file: self.redis_password_file.clone(),
+            ca_file: self.redis_ca_file.clone(),
+        })
+    }
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_some(&svc_kit::redact_url(u)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Raw frame recording (also `--record DIR`).
@@ -360,10 +387,17 @@ impl Validate for Config {
                 "buffer and channel capacity must be positive",
             );
         }
-        if let Some(url) = &self.control.redis_url
-            && !url.starts_with("redis://")
-        {
-            err(errors, "control.redis_url", "must start with redis://");
+        if let Some(redis) = self.control.redis() {
+            let mut redis_errors = Vec::new();
+            redis.validate("control", &mut redis_errors);
+            for e in redis_errors {
+                // RedisConfig names its fields url/ca_file/username; here they are redis_*.
+                let field = e.path.trim_start_matches("control.");
+                errors.push(FieldError {
+                    path: format!("control.redis_{field}"),
+                    message: e.message,
+                });
+            }
         }
         self.kinesis.validate("kinesis", errors);
     }

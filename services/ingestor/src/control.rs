@@ -1,6 +1,9 @@
 //! Re-anchor requests from the aggregator, read from the Redis stream `{SYMBOL}:control`
 //! (`XADD {BTCUSDT}:control * type snapshot_request epoch <n>`). Optional: without
 //! `control.redis_url` the ingestor runs without it. Only entries added after start are read.
+//! The URL may be `rediss://` (TLS, `control.redis_ca_file` for a private CA) and the reader
+//! authenticates as `control.redis_username` with the password from `control.redis_password_file`
+//! or `REDIS_AUTH_TOKEN` (re-read on every reconnect, so a rotated secret is picked up).
 
 use crate::ingest::{SnapshotReason, SnapshotRequest};
 use fred::prelude::*;
@@ -39,7 +42,7 @@ pub fn parse_entry(symbol: &Arc<str>, fields: &Fields) -> Option<SnapshotRequest
 }
 
 pub async fn run(
-    url: String,
+    redis: svc_kit::RedisConfig,
     symbols: Vec<Arc<str>>,
     tx: mpsc::Sender<SnapshotRequest>,
     health: Health,
@@ -56,7 +59,7 @@ pub async fn run(
         Some("connecting to Redis".into()),
     );
     loop {
-        let client = match connect(&url).await {
+        let client = match connect(&redis).await {
             Ok(c) => c,
             Err(e) => {
                 health.set("control", Level::Degraded, "disconnected", Some(e.to_string()));
@@ -136,8 +139,17 @@ pub async fn run(
     }
 }
 
-async fn connect(url: &str) -> Result<Client, Error> {
-    let config = Config::from_url(url)?;
+/// Why the control reader could not connect (bad settings or a Redis error); never the password.
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error(transparent)]
+    Setup(#[from] svc_kit::redis::RedisSetupError),
+    #[error("redis: {0}")]
+    Redis(#[from] Error),
+}
+
+async fn connect(redis: &svc_kit::RedisConfig) -> Result<Client, ConnectError> {
+    let (config, _) = svc_kit::redis::fred_config(redis, std::env::var(svc_kit::ENV_REDIS_AUTH_TOKEN).ok())?;
     let client = Builder::from_config(config)
         .with_connection_config(|c| {
             c.connection_timeout = Duration::from_secs(5);

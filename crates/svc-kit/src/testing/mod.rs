@@ -95,6 +95,33 @@ pub fn missing_metrics(service: Service, exposition: &str) -> Vec<&'static str> 
         .collect()
 }
 
+/// `--check-config` with `url_var` set to a Redis URL holding a password: the printed
+/// configuration shows the URL with the password redacted and never the password itself.
+pub fn check_config_redacts_redis_password(binary: &str, url_var: &str) -> Result<(), String> {
+    let secret = "s3cret-pw-never-printed";
+    let out = Command::new(binary)
+        .arg("--check-config")
+        .env(url_var, format!("rediss://svc-user:{secret}@cache.example:6379"))
+        .env("REDIS_AUTH_TOKEN", "env-token-never-printed")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        return Err(format!("--check-config exited {:?}: {all}", out.status.code()));
+    }
+    if all.contains(secret) || all.contains("env-token-never-printed") {
+        return Err(format!("--check-config printed a password: {all}"));
+    }
+    if !all.contains("rediss://svc-user:***@cache.example:6379") {
+        return Err(format!("--check-config does not show the redacted URL: {all}"));
+    }
+    Ok(())
+}
+
 /// The standard binary contract every service must meet.
 pub fn check_binary_contract(binary: &str, env_prefix: &str, service: Service) -> Result<(), String> {
     // Bad configuration: exit 64 and name the field.
