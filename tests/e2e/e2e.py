@@ -28,6 +28,55 @@ SHORT_SCENARIOS = ['gap', 'kill_aggregator', 'kill_inference']
 # (PredictionFrequencyLow used to fire ~70 s after every inference start; the rule now requires 2m
 # of history, commit 694d340, so it is no longer expected.) See docs/e2e.md.
 STEADY_FIRING_OK = {}
+# Alerts allowed to be *pending* in the steady phase (issue 19: 29 of the 64 rules have `for:` of 5 min
+# or more and cannot fire before the phase ends, so "none firing" alone proves little; pending is
+# asserted too): alertname -> (when, why). when 'after_end': only once the replay has ended (sampled
+# after the drain); 'always': also while the replay runs. Anything else pending is a failure.
+STEADY_PENDING_OK = {
+    'StaleFeatures': ('after_end', 'the replay has ended, so the features stop updating and their age grows'),
+    'SbeThroughputLow': ('after_end', 'the replay has ended, so the ingestor throughput is 0'),
+    'HighFallbackRate': ('after_end', 'the replay has ended, so the features go stale and ticks fall back '
+                                      '(stale_features)'),
+    'RedisOperationsSlow': ('always', 'aggregator flush p95 above 5 ms (9.7 ms seen) with debug binaries on the '
+                                      'loaded 2-core machine; a debug-build performance figure, not a fault'),
+    'RedisReadLatencyHigh': ('always', 'inference Redis read p95 above 5 ms (9.5 ms seen) with debug binaries on '
+                                       'the loaded 2-core machine; a debug-build performance figure'),
+    'RedisHitRateLow': ('always', 'OPEN FINDING (docs/e2e.md): the ingestor control reader XREADs the absent '
+                                  '{S}:control stream every second, ~2 keyspace misses/s, hit rate ~0.90'),
+    'ModelCorrelationLow': ('always', 'the model on this 11-minute recording: prediction/outcome correlation p50 '
+                                      '~0.18 (< 0.3); model quality on the test data, not a pipeline fault'),
+    'InferenceAvailabilitySLOFastBurn': ('always', 'cold start: the first ticks (features incomplete / anchor not '
+                                                   'synced) are fallbacks counted as errors in windows holding only '
+                                                   'the minutes since start; resolved within for: 2m'),
+    'InferenceAvailabilitySLOSlowBurn': ('always', 'cold start, as InferenceAvailabilitySLOFastBurn (for: 15m)'),
+}
+# Recovery bounds (seconds from the fault), issue 19: 3 × the largest time measured on this 2-core
+# machine with debug binaries (docs/e2e.md "Measured" and "Bounds"), rounded up to a whole second.
+# Alert deliveries are mostly configuration (`for:`, scrape and evaluation intervals), which does
+# not scale with load: for them the configured `for:` plus 3 × the measured remainder.
+BOUND_S = {
+    'source_switch_synced': 3,   # measured 0.7-0.9 s
+    'source_switch_ml': 8,       # 1.2-2.5 s
+    'gap_synced': 2,             # 0.2-0.4 s
+    'gap_ml': 6,                 # 1.6-2.0 s
+    'gap_alert': 23,             # SbeSequenceGaps (for: 0m) 5.5-7.5 s
+    'storm_synced': 3,           # 0.4-0.8 s after the last disconnect
+    'storm_ml': 5,               # 1.6 s
+    'rest429_synced': 10,        # 3.2-3.3 s (Retry-After 3 s)
+    'rest429_ml': 16,            # 5.1 s
+    'kill_aggregator_synced': 30,  # 9.7-9.9 s (lease TTL 10 s)
+    'kill_aggregator_ml': 34,      # 10.0-11.3 s
+    'redis_restart_synced': 43,  # 9.5-14.3 s
+    'redis_restart_ml': 43,      # 9.7 s; bounded like the sync it follows (14.3 s in the slower run)
+    'kinesis_restart_ml': 40,    # 7.2-13.1 s
+    'kill_inference_alert': 53,  # InferenceHealthCheckFailed: for: 30s + 3 x (37.5 - 30) s, measured 35.5-37.5 s
+    'kill_inference_ml': 5,      # 1.4-1.5 s after the restart
+}
+# Replay end -> ingestor buffer empty and checkpoint = last Kinesis record. Measured 0.7 s (short run); 3 x 0.7
+# = 2.1 s, raised to 5 s: each poll reads the whole stream back from kinesalite (~0.5-1 s at 1 700-3 500
+# records), so the check resolves one poll at a time.
+DRAIN_BOUND_S = 5
+STORM_DISCONNECTS = 5
 SPOT = ('hftbacktest/examples/spot/btcusdt_20240808.gz', 'hftbacktest/examples/spot/btcusdt_20240809.gz')
 RECORDING_SECONDS = 651  # spot pair, receive-time span (docs/simulator.md)
 
@@ -45,6 +94,9 @@ def ingestor_counts(stack):
         'unknown': metric_sum(m, 'ingestor_sbe_messages_total', message_type='unknown'),
         'drop_intentional': metric_sum(m, 'ingestor_events_dropped_total', intentional='true'),
         'drop_unintentional': metric_sum(m, 'ingestor_events_dropped_total', intentional='false'),
+        # buffer_full is a loss (intentional="false" since issue 19), counted apart to name it
+        'drop_buffer_full': metric_sum(m, 'ingestor_events_dropped_total', reason='buffer_full'),
+        'drop_all': metric_sum(m, 'ingestor_events_dropped_total'),
         'gaps': metric_sum(m, 'ingestor_sbe_sequence_gaps_total'),
         'reconnections': metric_sum(m, 'ingestor_sbe_reconnections_total'),
         'rest_429': metric_sum(m, 'ingestor_rest_api_calls_total', status='429'),
@@ -73,6 +125,17 @@ def anchor(stack):
     return a.get('state'), int(a.get('epoch') or -1)
 
 
+def drain_state(stack, shard):
+    """What an undrained pipeline looks like (for a failed drain check)."""
+    try:
+        depth = metric_sum(scrape(stack.url('ingestor', '/metrics')), 'ingestor_buffer_depth')
+        recs = stack.kinesis.read_all(shard)
+        return (f'ingestor buffer depth {depth:.0f}, checkpoint {check.ckpt_seq(stack.redis, shard)}, '
+                f'last Kinesis record {recs[-1][0] if recs else None}')
+    except Exception as e:  # noqa: BLE001
+        return f'state unreadable: {e}'
+
+
 def synced_after(stack, epoch0):
     st, ep = anchor(stack)
     return st == 'synced' and ep > epoch0 and (ep,)
@@ -88,9 +151,16 @@ def steady(ctx):
         log(f'recording: {facts["counts"]}, last bookTicker {facts["last_ticker"]["bid"]}/{facts["last_ticker"]["ask"]}')
     budget = (RECORDING_SECONDS / ctx.speed + 120) if ctx.replay else ctx.synthetic_secs
     t_end_wait = t_services + budget
-    last_log = 0
+    last_log = last_alerts = 0
+    ctx.alerts_during = set()  # (alertname, state) seen in Prometheus while the replay runs
     while True:
         st = check.sim_stats(stack)
+        if now() - last_alerts > 5:  # the test Prometheus evaluates rules every 5 s
+            last_alerts = now()
+            try:
+                ctx.alerts_during.update((a['labels']['alertname'], a['state']) for a in ctx.prom.alerts())
+            except Exception as e:  # noqa: BLE001 (Prometheus still starting)
+                log(f'alerts not readable yet: {e}')
         if ctx.replay and st['source']['finished']:
             t_finished = now()
             break
@@ -124,8 +194,19 @@ def steady(ctx):
             stall(ctx)
         except TimeoutError as e:
             rep.check('pipeline drains during the stall', False, str(e))
-    _, waited = wait_until('pipeline drained (checkpoint = last Kinesis record)', lambda: check.drained(stack, shard), 60)
-    rep.check('pipeline drains after the replay', True, f'{waited:.1f} s after the source finished')
+    try:
+        _, waited = wait_until('pipeline drained (checkpoint = last Kinesis record)',
+                               lambda: check.drained(stack, shard), DRAIN_BOUND_S)
+        rep.number('drain_s', round(waited, 1))
+    except TimeoutError as e:
+        waited = None
+        log(str(e))
+    rep.check(f'pipeline drains after the replay within {DRAIN_BOUND_S} s (ingestor buffer empty, checkpoint = '
+              f'last Kinesis record)', waited is not None,
+              f'{waited:.1f} s after the source finished' if waited is not None else
+              f'not drained after {DRAIN_BOUND_S} s: {drain_state(stack, shard)}')
+    if waited is None:
+        raise RuntimeError('the pipeline did not drain after the replay')
 
     # predictions over the whole steady run
     preds = check.predictions(stack.redis)
@@ -162,13 +243,14 @@ def steady(ctx):
                   f'sent {s}, recording {exp}')
     rep.check('accounting: the ingestor received every event the simulator sent',
               all(ing[k] == s[k] for k in s) and ing['unknown'] == 0, f'ingestor {dict((k, ing[k]) for k in s)}')
-    drops = ing['drop_intentional']
     k_market = sum(kc.get(k, 0) for k in s)
-    rep.check('accounting: every received event is in Kinesis or counted as an intentional drop',
-              all(kc.get(k, 0) <= ing[k] for k in s) and k_market + drops == sum(ing[k] for k in s)
-              and ing['drop_unintentional'] == 0,
-              f'kinesis {dict((k, kc.get(k, 0)) for k in s)}, intentional drops {drops:.0f}, '
-              f'unintentional {ing["drop_unintentional"]:.0f}')
+    # The replay (~100 000 events) is shorter than the producer buffer (producer.max_buffered_events
+    # 200 000): no drop of any kind is acceptable, policy or buffer_full.
+    rep.check('accounting: every received event is in Kinesis, zero drops of any kind',
+              all(kc.get(k, 0) == ing[k] for k in s) and k_market == sum(ing[k] for k in s)
+              and ing['drop_all'] == 0,
+              f'kinesis {dict((k, kc.get(k, 0)) for k in s)}, drops: intentional {ing["drop_intentional"]:.0f}, '
+              f'unintentional {ing["drop_unintentional"]:.0f} (buffer_full {ing["drop_buffer_full"]:.0f})')
     rep.check('accounting: the aggregator applied every Kinesis record exactly once',
               agg['applied'] == len(records) and agg['duplicate'] == agg['poison'] == agg['unknown_schema'] == 0
               and check.ckpt_seq(stack.redis, shard) == records[-1][0],
@@ -196,13 +278,24 @@ def steady(ctx):
     t_inf = ctx.t_services
     age = now() - t_inf
     firing = check.firing_alerts(ctx.prom)
-    unexpected = [a for a in firing if a not in STEADY_FIRING_OK or age > STEADY_FIRING_OK[a][0]]
+    fired_during = sorted({n for n, st in ctx.alerts_during if st == 'firing'})
+    unexpected = [a for a in sorted(set(firing) | set(fired_during))
+                  if a not in STEADY_FIRING_OK or age > STEADY_FIRING_OK[a][0]]
     hooks = [a for a in stack.webhook.alerts() if a[2] == 'firing']
     bad_hooks = [a for a in hooks if a[3] not in STEADY_FIRING_OK or a[0] - t_inf > STEADY_FIRING_OK[a[3]][0]]
     expected = sorted({f'{a[3]} at +{a[0] - t_inf:.0f} s' for a in hooks if a not in bad_hooks})
     rep.check('steady: no alert fires (outside the documented expected set)', not unexpected and not bad_hooks,
-              f'firing now {firing}, pending {check.pending_alerts(ctx.prom)}, expected notifications seen '
-              f'{expected}' + (f', unexpected notifications {bad_hooks[:5]}' if bad_hooks else ''))
+              f'firing now {firing}, fired during the replay {fired_during}, expected notifications seen '
+              f'{expected}' + (f', unexpected {unexpected}' if unexpected else '')
+              + (f', unexpected notifications {bad_hooks[:5]}' if bad_hooks else ''))
+    pending_end = check.pending_alerts(ctx.prom)
+    pending_during = sorted({n for n, st in ctx.alerts_during if st == 'pending'})
+    bad_pending = sorted({a for a in pending_end if a not in STEADY_PENDING_OK}
+                         | {a for a in pending_during if STEADY_PENDING_OK.get(a, ('',))[0] != 'always'})
+    rep.check('steady: no alert pending (outside the documented allow-list e2e.STEADY_PENDING_OK)', not bad_pending,
+              f'pending at the end {pending_end}, pending while the replay ran {pending_during}'
+              + (f'; not allowed: {bad_pending}' if bad_pending else ''))
+    rep.number('steady_pending_alerts', {'end': pending_end, 'during': pending_during})
 
 
 # --- phase 2: chaos -----------------------------------------------------------------------------------
@@ -243,7 +336,7 @@ def stall_and_account(ctx, label, allow_inflight_loss=False, stalled=False):
         rep.check(f'{label}: accounting read inside the stall', False,
                   'the reads took longer than the stall; the counts below may be inconsistent')
     recv = {k: ing[k] - ctx.ing0[k] for k in s}
-    drops = ing['drop_intentional'] - ctx.ing0['drop_intentional']
+    drops_all = ing['drop_all'] - ctx.ing0['drop_all']
     k_market = {k: kc.get(k, 0) for k in s}
     known = getattr(ctx, 'inflight_lost', {k: 0 for k in s})  # lost in cut TCP connections earlier
     lost = {k: s[k] - known[k] - recv[k] for k in s}
@@ -256,10 +349,11 @@ def stall_and_account(ctx, label, allow_inflight_loss=False, stalled=False):
     else:
         rep.check(f'{label}: the ingestor received every event the simulator sent', all(v == 0 for v in lost.values()),
                   f'sent {s}, received {recv}' + (f', minus {known} lost in cut connections before' if any(known.values()) else ''))
-    rep.check(f'{label}: every received event is in Kinesis or an intentional drop (no unintentional drop)',
-              sum(k_market.values()) + drops == sum(recv.values())
-              and ing['drop_unintentional'] == ctx.ing0['drop_unintentional'],
-              f'kinesis {k_market}, received {recv}, intentional drops {drops:.0f}')
+    # Every scenario is far shorter than the producer buffer (200 000 events): zero drops of any kind.
+    rep.check(f'{label}: every received event is in Kinesis, zero drops of any kind (policy or buffer_full)',
+              all(k_market[k] == recv[k] for k in s) and drops_all == 0,
+              f'kinesis {k_market}, received {recv}, drops since the chaos phase began {drops_all:.0f} '
+              f'(buffer_full {ing["drop_buffer_full"] - ctx.ing0["drop_buffer_full"]:.0f})')
     agg = aggregator_counts(stack)
     rep.check(f'{label}: no duplicate, poison or unknown-schema record at the aggregator',
               agg['duplicate'] == agg['poison'] == agg['unknown_schema'] == 0, json.dumps(agg))
@@ -312,33 +406,47 @@ def sc_gap(ctx):
     ing0, agg0 = ingestor_counts(stack), aggregator_counts(stack)
     t0 = now()
     http_send('POST', stack.sim_url + '/admin/fault', {'type': 'drop_depth_diffs', 'count': 3})
-    recovered(ctx, 'gap', 'book re-anchored (new epoch, synced)', lambda: synced_after(stack, e0), 20, t0)
+    recovered(ctx, 'gap', 'book re-anchored (new epoch, synced)', lambda: synced_after(stack, e0),
+              BOUND_S['gap_synced'], t0)
     ing, agg = ingestor_counts(stack), aggregator_counts(stack)
     ctx.rep.check('gap: the ingestor counted the sequence gap and the aggregator a successful re-anchor',
                   ing['gaps'] > ing0['gaps'] and agg['reanchor_success'] > agg0['reanchor_success'],
                   f'gaps {ing0["gaps"]:.0f}->{ing["gaps"]:.0f}, reanchor success '
                   f'{agg0["reanchor_success"]:.0f}->{agg["reanchor_success"]:.0f}')
-    fresh_ml(ctx, 'gap', t0, 20)
-    wait_webhook(ctx, 'gap', 'SbeSequenceGaps', '/warning/', t0, 60)
+    fresh_ml(ctx, 'gap', t0, BOUND_S['gap_ml'])
+    wait_webhook(ctx, 'gap', 'SbeSequenceGaps', '/warning/', t0, BOUND_S['gap_alert'])
     stall_and_account(ctx, 'gap')
 
 
 def sc_storm(ctx):
     stack = ctx.stack
     ing0 = ingestor_counts(stack)
+    st0 = check.sim_stats(stack)
     t0 = now()
-    for i in range(5):
+    for i in range(STORM_DISCONNECTS):
+        # Each disconnect hits a live connection (the previous one was re-established: one
+        # reconnection each), 1 s after it came back (data flowing, reconnect backoff reset), so the
+        # count below is exact rather than "at least".
+        wait_until(f'storm: ingestor connected before disconnect {i + 1}',
+                   lambda i=i: ingestor_counts(stack)['connected'] == 1
+                   and ingestor_counts(stack)['reconnections'] == ing0['reconnections'] + i, 30)
         if i:
             time.sleep(1.0)
         _, e_last = anchor(stack)
         http_send('POST', stack.sim_url + '/admin/fault', {'type': 'disconnect_all'})
     t1 = now()  # the last disconnect
     recovered(ctx, 'storm', 'ingestor reconnected and book re-anchored after the last disconnect',
-              lambda: ingestor_counts(stack)['connected'] == 1 and synced_after(stack, e_last), 30, t1)
-    ing = ingestor_counts(stack)
-    ctx.rep.check('storm: the ingestor counted the reconnections', ing['reconnections'] >= ing0['reconnections'] + 3,
-                  f'{ing0["reconnections"]:.0f} -> {ing["reconnections"]:.0f} after 5 forced disconnects in {t1 - t0:.0f} s')
-    fresh_ml(ctx, 'storm', t1, 30)
+              lambda: ingestor_counts(stack)['connected'] == 1 and synced_after(stack, e_last),
+              BOUND_S['storm_synced'], t1)
+    ing, st = ingestor_counts(stack), check.sim_stats(stack)
+    forced = st['disconnects']['forced'] - st0['disconnects']['forced']
+    n_rec = ing['reconnections'] - ing0['reconnections']
+    ctx.rep.check(f'storm: exactly {STORM_DISCONNECTS} forced disconnects at the simulator and {STORM_DISCONNECTS} '
+                  f'reconnections counted by the ingestor',
+                  forced == STORM_DISCONNECTS and n_rec == STORM_DISCONNECTS,
+                  f'simulator forced disconnects {forced}, ingestor reconnections {ing0["reconnections"]:.0f} -> '
+                  f'{ing["reconnections"]:.0f} in {t1 - t0:.0f} s')
+    fresh_ml(ctx, 'storm', t1, BOUND_S['storm_ml'])
     stall_and_account(ctx, 'storm', allow_inflight_loss=True)
 
 
@@ -350,7 +458,8 @@ def sc_rest429(ctx):
     http_send('POST', stack.sim_url + '/admin/fault', {'type': 'rest', 'status': 429, 'count': 1, 'retry_after_secs': 3})
     t0 = now()
     http_send('POST', stack.sim_url + '/admin/fault', {'type': 'drop_depth_diffs', 'count': 2})
-    recovered(ctx, 'rest429', 'book re-anchored after the 429 and Retry-After', lambda: synced_after(stack, e0), 30, t0)
+    recovered(ctx, 'rest429', 'book re-anchored after the 429 and Retry-After', lambda: synced_after(stack, e0),
+              BOUND_S['rest429_synced'], t0)
     ing, st = ingestor_counts(stack), check.sim_stats(stack)
     took = ctx.rep.numbers.get('recovery_s_rest429', 0)
     n_rest = st['rest']['requests'] - st0['rest']['requests']
@@ -360,7 +469,7 @@ def sc_rest429(ctx):
                   and st['rest']['banned_418'] == st0['rest']['banned_418'] and took >= 2.9 and n_rest <= 3,
                   f'429s {ing0["rest_429"]:.0f}->{ing["rest_429"]:.0f}, re-anchored after {took:.1f} s, '
                   f'{n_rest} REST requests meanwhile')
-    fresh_ml(ctx, 'rest429', t0, 30)
+    fresh_ml(ctx, 'rest429', t0, BOUND_S['rest429_ml'])
     stall_and_account(ctx, 'rest429')
 
 
@@ -376,11 +485,11 @@ def sc_kill_aggregator(ctx):
     stack.start_service('aggregator')
     recovered(ctx, 'kill_aggregator', 'restarted aggregator writes again (checkpoint advances, synced)',
               lambda: (check.ckpt_seq(stack.redis, ctx.shard) or 0) > seq_ckpt and anchor(stack)[0] == 'synced',
-              45, t0)
+              BOUND_S['kill_aggregator_synced'], t0)
     _, e_after = anchor(stack)
     rep.check('kill_aggregator: the restart rebuilt the same anchor epoch (no re-anchor needed)',
               e_after == e_before, f'epoch {e_before} -> {e_after}')
-    fresh_ml(ctx, 'kill_aggregator', t0, 45)
+    fresh_ml(ctx, 'kill_aggregator', t0, BOUND_S['kill_aggregator_ml'])
     # exactly once: the new instance applied exactly the records after the checkpoint
     try:
         stall(ctx)
@@ -407,8 +516,9 @@ def sc_redis_restart(ctx):
     time.sleep(5)
     stack.start_redis()
     recovered(ctx, 'redis_restart', 'features rebuilt in the restarted (empty) Redis and synced',
-              lambda: anchor(stack)[0] == 'synced' and stack.redis.cmd('EXISTS', K_FEATURES) == 1, 90, t0)
-    fresh_ml(ctx, 'redis_restart', t0, 90)
+              lambda: anchor(stack)[0] == 'synced' and stack.redis.cmd('EXISTS', K_FEATURES) == 1,
+              BOUND_S['redis_restart_synced'], t0)
+    fresh_ml(ctx, 'redis_restart', t0, BOUND_S['redis_restart_ml'])
     ctx.rep.check('redis_restart: predictions are published to Redis again',
                   (stack.redis.cmd('XLEN', check.K_PRED) or 0) > 0 and stack.redis.cmd('EXISTS', K_LATEST) == 1,
                   f'XLEN {stack.redis.cmd("XLEN", check.K_PRED)}')
@@ -422,8 +532,8 @@ def sc_kinesis_restart(ctx):
     time.sleep(5)
     stack.start_kinesalite()
     recovered(ctx, 'kinesis_restart', 'ingestor and aggregator flow again through the restarted kinesalite',
-              lambda: check.wait_fresh_ml(stack, now(), 0.1), 60, t0)
-    fresh_ml(ctx, 'kinesis_restart', t0, 60)
+              lambda: check.wait_fresh_ml(stack, now(), 0.1), BOUND_S['kinesis_restart_ml'], t0)
+    fresh_ml(ctx, 'kinesis_restart', t0, BOUND_S['kinesis_restart_ml'])
     stall_and_account(ctx, 'kinesis_restart')
 
 
@@ -431,10 +541,11 @@ def sc_kill_inference(ctx):
     stack, rep = ctx.stack, ctx.rep
     stack.procs['inference'].kill9()
     t0 = now()
-    wait_webhook(ctx, 'kill_inference', 'InferenceHealthCheckFailed', '/critical/pager', t0, 120)
+    wait_webhook(ctx, 'kill_inference', 'InferenceHealthCheckFailed', '/critical/pager', t0,
+                 BOUND_S['kill_inference_alert'])
     stack.start_service('inference')
     t1 = now()
-    fresh_ml(ctx, 'kill_inference', t1, 20)
+    fresh_ml(ctx, 'kill_inference', t1, BOUND_S['kill_inference_ml'])
     time.sleep(11)
     preds = check.predictions(stack.redis)
     check.check_predictions(rep, preds, t1 + 3, now() - 1, 'kill_inference after restart')
@@ -502,8 +613,8 @@ def chaos(ctx, scenarios):
         t0 = now()
         stack.start_sim('synthetic')
         recovered(ctx, 'source_switch', 'ingestor reconnected to the new exchange and book synced',
-                  lambda: synced_after(stack, e0), 60, t0)
-        fresh_ml(ctx, 'source_switch', t0, 60)
+                  lambda: synced_after(stack, e0), BOUND_S['source_switch_synced'], t0)
+        fresh_ml(ctx, 'source_switch', t0, BOUND_S['source_switch_ml'])
     else:
         wait_until('drained', lambda: check.drained(stack, ctx.shard), 30)
         ctx.boundary_seq = -1
