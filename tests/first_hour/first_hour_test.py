@@ -266,6 +266,15 @@ def interactive(args, key, name):
                 os.write(master, key)
                 sent = True
         rc = proc.wait(timeout=5)
+        # What it wrote just before exiting (leaving the alternate screen) may still be unread.
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
     except subprocess.TimeoutExpired:
         proc.kill()
         rc = None
