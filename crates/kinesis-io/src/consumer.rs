@@ -1,7 +1,7 @@
 //! Polling shard consumer (GetRecords), one task per shard.
 //!
 //! * Lists the stream's shards (paginated) and re-lists every `shard_refresh` to find children after
-//!   a reshard. A child starts only after its parent(s) were read to the end (or are no longer
+//!   a reshard, and at once when a shard ends (its children start without waiting a refresh). A child starts only after its parent(s) were read to the end (or are no longer
 //!   listed), so per-key order survives splits and merges.
 //! * Before reading a shard the consumer asks the [`ShardGate`] where to start (the caller loads its
 //!   checkpoint and takes a lease there) and checks [`ShardGate::holds`] before every call.
@@ -126,6 +126,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let ended: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // A shard that ends wakes the lister at once: its children start without waiting a refresh.
+    let ended_wake = Arc::new(tokio::sync::Notify::new());
     let mut running: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
     let mut tasks = JoinSet::new();
     let mut backoff = Backoff::new(cfg.backoff_base, cfg.backoff_max);
@@ -150,6 +152,7 @@ pub async fn run(
                         tx: tx.clone(),
                         shard_id: Arc::from(s.id.as_str()),
                         ended: ended.clone(),
+                        ended_wake: ended_wake.clone(),
                     };
                     running.insert(s.id.clone(), tasks.spawn(shard.run(shutdown.clone())));
                 }
@@ -164,6 +167,7 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             _ = tx.closed() => break,
             _ = tokio::time::sleep(wait) => {}
+            _ = ended_wake.notified() => {}
         }
         running.retain(|_, h| !h.is_finished());
     }
@@ -227,6 +231,7 @@ struct ShardTask {
     tx: mpsc::Sender<ShardBatch>,
     shard_id: Arc<str>,
     ended: Arc<Mutex<HashSet<String>>>,
+    ended_wake: Arc<tokio::sync::Notify>,
 }
 
 impl ShardTask {
@@ -258,6 +263,7 @@ impl ShardTask {
         if let Ok(mut g) = self.ended.lock() {
             g.insert(self.shard_id.to_string());
         }
+        self.ended_wake.notify_one();
     }
 
     /// Reads until the shard ends, the gate withdraws it, shutdown, or the receiver is gone.
