@@ -49,7 +49,15 @@ pub fn fred_config(
     cfg: &RedisConfig,
     env_password: Option<String>,
 ) -> Result<(Config, PasswordSource), RedisSetupError> {
-    let mut config = Config::from_url(&cfg.url).map_err(|e| RedisSetupError::Url {
+    // fred's own `rediss://` handling builds a rustls config with the process-default crypto
+    // provider, which panics in a process that links both ring and aws-lc-rs (the ingestor).
+    // Parse the URL as `redis://` and attach the TLS settings built here instead.
+    let tls = cfg.url.starts_with("rediss://");
+    let parse_url = match cfg.url.strip_prefix("rediss://") {
+        Some(rest) => format!("redis://{rest}"),
+        None => cfg.url.clone(),
+    };
+    let mut config = Config::from_url(&parse_url).map_err(|e| RedisSetupError::Url {
         url: redact_url(&cfg.url),
         // fred's message may quote the URL; keep only its kind.
         reason: format!("{:?}", e.kind()),
@@ -69,7 +77,7 @@ pub fn fred_config(
     if let Some(user) = &cfg.username {
         config.username = Some(user.clone());
     }
-    if cfg.url.starts_with("rediss://") {
+    if tls {
         config.tls = Some(tls_config(cfg.ca_file.as_deref())?);
     }
     Ok((config, source))

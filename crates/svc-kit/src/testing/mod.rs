@@ -1,6 +1,7 @@
 //! Helpers for tests that run real processes (service binaries, Redis, kinesalite) on free
 //! loopback ports, and stop them when dropped.
 
+pub mod secure_redis;
 pub mod servers;
 
 use crate::cli::http_get;
