@@ -43,6 +43,16 @@ pub enum DatasetError {
         /// What was wrong.
         reason: String,
     },
+    /// An archive file could not be split into records.
+    #[error("{path}: byte {offset}: {reason}")]
+    Archive {
+        /// The archive file.
+        path: PathBuf,
+        /// Offset of the record (in the decompressed stream).
+        offset: u64,
+        /// What was wrong.
+        reason: String,
+    },
     /// The options do not describe a valid dataset.
     #[error("invalid options: {0}")]
     Options(String),

@@ -4,11 +4,13 @@
 //!
 //! * [`source`] — where events come from ([`Source`]); [`usdm`] and [`depth10`] read USD-M recordings
 //!   (diffs chained on `pu`) and top-of-book snapshot series.
+//! * [`archive`] — the pipeline's own history (Firehose S3 archive or the local archive of `make run`).
 //! * [`synthetic`] — the seeded synthetic market.
 //! * [`replay`] — book sync + feature engine + grid sampling.
 //! * [`labels`] — 10 s future return and direction (flat below 0.5 bp).
 //! * [`table`] — the CSV layout.
 
+pub mod archive;
 pub mod depth10;
 pub mod error;
 pub mod labels;
@@ -49,6 +51,9 @@ pub struct BuildReport {
     pub last_us: u64,
 }
 
+/// The symbol read from an archive (the pipeline serves BTCUSDT).
+pub const ARCHIVE_SYMBOL: &str = "BTCUSDT";
+
 /// Replays `source` and returns its grid samples (step `every_ms`).
 pub fn replay(
     source: &Source,
@@ -63,6 +68,15 @@ pub fn replay(
         )));
     }
     let mut sampler = Sampler::new(every_us, source.has_book(), source.price_reference(), scale);
+    if let Source::Archive(path) = source {
+        let mut feed = archive::feed::ArchiveFeed::new(ARCHIVE_SYMBOL, scale);
+        for record in archive::reader::records(path)? {
+            feed.push_record(&mut sampler, &record?);
+        }
+        let (samples, mut stats) = sampler.finish();
+        stats.archive = Some(feed.stats());
+        return Ok((samples, stats));
+    }
     if let Source::BookSnapshots(path) = source {
         for view in depth10::Depth10Reader::open(path, scale)? {
             sampler.push_view(view?);

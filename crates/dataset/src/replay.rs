@@ -9,7 +9,7 @@
 use features::spec::idx;
 use features::{FeatureEngine, FeatureVector};
 use market::recording::RecordedEvent;
-use market::{BookSync, InstrumentScale, SyncConfig, SyncState, TopOfBook};
+use market::{BookSync, InstrumentScale, SyncConfig, SyncOutcome, SyncState, TopOfBook};
 
 use crate::source::PriceReference;
 
@@ -42,6 +42,8 @@ pub struct ReplayStats {
     pub samples: u64,
     /// Samples taken while synced.
     pub synced_samples: u64,
+    /// Archive sources: records read, skipped, duplicates and gaps.
+    pub archive: Option<crate::archive::feed::FeedStats>,
 }
 
 /// Replays events and samples features every `every_us`.
@@ -61,6 +63,8 @@ pub struct Sampler {
     engine_has_book: bool,
     /// Fed with full book views ([`Self::push_view`]) instead of diffs.
     views: bool,
+    /// A snapshot arrived since the last gap (the aggregator's rule for ignoring idle gap markers).
+    snapshot_seen: bool,
     samples: Vec<Sample>,
     stats: ReplayStats,
 }
@@ -81,6 +85,7 @@ impl Sampler {
             last_trade: None,
             engine_has_book: false,
             views: false,
+            snapshot_seen: false,
             samples: Vec::new(),
             stats: ReplayStats::default(),
         }
@@ -104,10 +109,13 @@ impl Sampler {
             RecordedEvent::Depth(d) => {
                 let t = d.event_time_us;
                 let outcome = self.sync.on_diff(d);
+                self.note_gap(&outcome, t);
                 self.after_sync(outcome.book_changed(), t);
             }
             RecordedEvent::Snapshot(s) => {
+                self.snapshot_seen = true;
                 let outcome = self.sync.on_snapshot(self.sync.epoch(), &s);
+                self.note_gap(&outcome, self.engine.now_us());
                 self.after_sync(outcome.book_changed(), self.exchange_now);
             }
             RecordedEvent::Trade(t) => {
@@ -144,6 +152,45 @@ impl Sampler {
         }
         self.engine_has_book = true;
         self.views = true;
+    }
+
+    /// A book gap signalled outside the diff chain (a gap marker or reconnect in the pipeline's own
+    /// records), handled as the aggregator does: ignored while an attempt is idle (buffering, nothing
+    /// buffered, no snapshot yet), otherwise the book is dropped and a new sync attempt starts. Returns
+    /// whether it was applied.
+    pub fn push_gap(&mut self) -> bool {
+        let idle =
+            self.sync.state() == SyncState::Buffering && self.sync.buffered() == 0 && !self.snapshot_seen;
+        if idle {
+            return false;
+        }
+        let outcome = self.sync.on_gap();
+        if matches!(outcome, SyncOutcome::GapDetected { .. }) {
+            self.snapshot_seen = false;
+            self.engine.on_book_lost(self.engine.now_us());
+            if self.engine_has_book {
+                self.stats.book_lost += 1;
+            }
+        }
+        self.engine_has_book = self.sync.state() == SyncState::Synced;
+        true
+    }
+
+    /// Features as of the last event, without advancing the clock to a grid time: what the aggregator
+    /// publishes after applying the same events.
+    pub fn current(&self) -> FeatureVector {
+        self.engine.compute()
+    }
+
+    /// A gap detected while no book is held still moves the engine clock to `time_us` (the aggregator
+    /// drops the book on every detected gap); a held book is dropped by [`Self::after_sync`].
+    fn note_gap(&mut self, outcome: &SyncOutcome, time_us: u64) {
+        if matches!(outcome, SyncOutcome::GapDetected { .. }) {
+            self.snapshot_seen = false;
+            if !self.engine_has_book {
+                self.engine.on_book_lost(time_us);
+            }
+        }
     }
 
     /// Samples and counters so far.

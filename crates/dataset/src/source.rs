@@ -37,6 +37,9 @@ pub enum Source {
     BookSnapshots(PathBuf),
     /// A Tardis.dev `trades` CSV (trades only: no book, no quotes).
     TardisTrades(PathBuf),
+    /// The pipeline's own Kinesis records: a Firehose S3 archive or a local archive (file or directory),
+    /// see [`crate::archive`].
+    Archive(PathBuf),
     /// The seeded synthetic market.
     Synthetic(SyntheticConfig),
 }
@@ -81,6 +84,10 @@ impl Source {
             }
             Self::BookSnapshots(_) => Err(DatasetError::Options(
                 "book snapshots are views, not events: replay them with dataset::replay".into(),
+            )),
+            Self::Archive(_) => Err(DatasetError::Options(
+                "archives hold pipeline records, not recorded events: replay them with dataset::replay"
+                    .into(),
             )),
             Self::TardisTrades(path) => {
                 let file = File::open(path).map_err(|source| DatasetError::Io {

@@ -1,5 +1,5 @@
 //! `dataset-builder`: writes a labelled CSV training table from a spot or USD-M recording, a top-of-book
-//! snapshot series, a Tardis trades CSV or the seeded synthetic market. Exit code 64 for bad options, 1 for data errors.
+//! snapshot series, the pipeline's own archive, a Tardis trades CSV or the seeded synthetic market. Exit code 64 for bad options, 1 for data errors.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -27,8 +27,12 @@ struct Args {
     /// Tardis.dev trades CSV (trades only: book features stay cold, labels use the last trade price).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["recording", "usdm_recording", "book_snapshots"])]
     tardis_trades: Option<PathBuf>,
+    /// The pipeline's own history: a Firehose S3 archive (downloaded) or the local archive `make run` writes
+    /// (`ARCHIVE_DIR`); a file or a directory read recursively in path order (docs/model.md).
+    #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["recording", "usdm_recording", "book_snapshots", "tardis_trades"])]
+    archive: Option<PathBuf>,
     /// Use the seeded synthetic market instead of a file.
-    #[arg(long, conflicts_with_all = ["recording", "usdm_recording", "book_snapshots", "tardis_trades"])]
+    #[arg(long, conflicts_with_all = ["recording", "usdm_recording", "book_snapshots", "tardis_trades", "archive"])]
     synthetic: bool,
     /// Seed of the synthetic market.
     #[arg(long, default_value_t = 1, requires = "synthetic")]
@@ -55,6 +59,9 @@ impl Args {
             }
             return Ok(Source::Synthetic(SyntheticConfig::new(self.seed, self.hours)));
         }
+        if let Some(p) = &self.archive {
+            return Ok(Source::Archive(p.clone()));
+        }
         if let Some(p) = &self.tardis_trades {
             return Ok(Source::TardisTrades(p.clone()));
         }
@@ -66,7 +73,7 @@ impl Args {
         }
         if self.recording.is_empty() {
             return Err(DatasetError::Options(
-                "give --recording PATH…, --usdm-recording PATH…, --book-snapshots PATH, --tardis-trades PATH or --synthetic".into(),
+                "give --recording PATH…, --usdm-recording PATH…, --book-snapshots PATH, --tardis-trades PATH, --archive DIR|FILE or --synthetic".into(),
             ));
         }
         Ok(Source::Recording(self.recording.clone()))
@@ -128,6 +135,12 @@ fn main() -> ExitCode {
                 r.first_us,
                 r.last_us
             );
+            if let Some(a) = r.replay.archive {
+                eprintln!(
+                    "dataset-builder: archive: {} records, {} undecodable, {} duplicates skipped, {} events skipped, {} book gaps",
+                    a.records, a.bad_records, a.duplicates, a.skipped_events, a.gaps
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e @ DatasetError::Options(_)) => {
