@@ -21,7 +21,7 @@ from stack import Stack, free_ports, log, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCENARIOS = ['gap', 'storm', 'rest429', 'kill_aggregator', 'redis_restart', 'kinesis_restart', 'kill_inference',
-             'inference_overlap']
+             'inference_overlap', 'reshard']
 SHORT_SCENARIOS = ['gap', 'kill_aggregator', 'kill_inference']
 # Alerts allowed to fire during the steady replay: alertname -> (only within this many seconds of
 # the inference process starting, why). Empty: every alert firing in steady state is a failure.
@@ -71,6 +71,8 @@ BOUND_S = {
     'kinesis_restart_ml': 40,    # 7.2-13.1 s
     'kill_inference_alert': 53,  # InferenceHealthCheckFailed: for: 30s + 3 x (37.5 - 30) s, measured 35.5-37.5 s
     'kill_inference_ml': 5,      # 1.4-1.5 s after the restart
+    'reshard_moved': 5,          # closed shard(s) ended=1, child checkpoint advancing, synced: 1.4 s split, 0.5 s merge
+    'reshard_ml': 5,             # 1.5 s split, 0.1 s merge
 }
 # Replay end -> ingestor buffer empty and checkpoint = last Kinesis record. Measured 0.7 s (short run); 3 x 0.7
 # = 2.1 s, raised to 5 s: each poll reads the whole stream back from kinesalite (~0.5-1 s at 1 700-3 500
@@ -600,6 +602,74 @@ def sc_inference_overlap(ctx):
               f'market_age_ms {second.get("market_age_ms")}')
 
 
+def open_shards(kin):
+    """Open shards (no ending sequence number), in hash key order."""
+    d = kin.call('DescribeStream', {'StreamName': kin.stream})['StreamDescription']['Shards']
+    return [s['ShardId'] for s in sorted(d, key=lambda s: int(s['HashKeyRange']['StartingHashKey']))
+            if 'EndingSequenceNumber' not in s.get('SequenceNumberRange', {})]
+
+
+def reshard_step(ctx, label, op, body, epochs):
+    """SplitShard/MergeShards under live traffic; then the aggregator must finish the closed
+    shard(s), continue on the one receiving the records at the same anchor epoch, and pass the
+    accounting stall."""
+    stack, rep, kin = ctx.stack, ctx.rep, ctx.stack.kinesis
+    before = set(open_shards(kin))
+    _, e0 = anchor(stack)
+    kin.call(op, dict(body, StreamName=kin.stream))
+    t0 = now()
+    wait_until(f'stream ACTIVE after {op}', kin.active, 20)
+    closed = sorted(before - set(open_shards(kin)))
+    fresh = [s for s in open_shards(kin) if s not in before]
+    log(f'{op}: closed {closed}, new {fresh}, anchor epoch {e0}')
+
+    def live_shard():
+        epochs.append(anchor(stack)[1])
+        return next((s for s in fresh if kin.read_all(s)), None)
+    shard, _ = wait_until(f'records on a shard created by {op}', live_shard, 30)
+    ctx.shard = shard
+
+    def moved_on():
+        epochs.append(anchor(stack)[1])
+        # a closed shard that never held a record has nothing to commit (no checkpoint)
+        ends = [stack.redis.hgetall_str(f'{{BTCUSDT}}:ckpt:{s}').get('ended') for s in closed if kin.read_all(s)]
+        return all(e == '1' for e in ends) and (check.ckpt_seq(stack.redis, shard) or 0) > 0 \
+            and anchor(stack)[0] == 'synced'
+    recovered(ctx, label, f'closed shard(s) finished (ended=1) and features update from {shard}', moved_on,
+              BOUND_S['reshard_moved'], t0)
+    _, e1 = anchor(stack)
+    rep.check(f'{label}: the anchor epoch carried over (no reset to epoch 1, no re-anchor needed)', e1 == e0,
+              f'epoch {e0} -> {e1}')
+    fresh_ml(ctx, label, t0, BOUND_S['reshard_ml'])
+    m = scrape(stack.url('aggregator', '/metrics'))
+    refused = metric_sum(m, 'aggregator_state_repairs_total', kind='epoch_regression')
+    rep.check(f'{label}: no flush refused for an epoch regression', refused == 0, f'{refused:.0f}')
+    stall_and_account(ctx, label)
+
+
+def sc_reshard(ctx):
+    """Issue 14 item 1: split the stream under live traffic after at least one re-anchor (epoch >= 2),
+    later merge the children; each followed by the accounting stall. Leaves ctx.shard on the merged
+    shard. Listed last: kill_aggregator expects a restart to rebuild the same epoch, which after a
+    reshard is by design a re-anchor at a newer epoch (services/aggregator/README.md)."""
+    stack, rep = ctx.stack, ctx.rep
+    _, e0 = anchor(stack)
+    if e0 < 2:
+        http_send('POST', stack.sim_url + '/admin/fault', {'type': 'drop_depth_diffs', 'count': 3})
+        recovered(ctx, 'reshard', 'a re-anchor before the split (epoch >= 2)', lambda: synced_after(stack, e0), 30,
+                  now())
+    epochs = [anchor(stack)[1]]
+    reshard_step(ctx, 'reshard_split', 'SplitShard',
+                 {'ShardToSplit': ctx.shard, 'NewStartingHashKey': str(2 ** 127)}, epochs)
+    time.sleep(5)
+    pair = open_shards(stack.kinesis)
+    reshard_step(ctx, 'reshard_merge', 'MergeShards',
+                 {'ShardToMerge': pair[0], 'AdjacentShardToMerge': pair[1]}, epochs)
+    back = [(a, b) for a, b in zip(epochs, epochs[1:]) if b < a]
+    rep.check('reshard: the anchor epoch never went back (sampled through both reshards)', not back and epochs[0] >= 2,
+              f'{len(epochs)} samples, {epochs[0]} -> {epochs[-1]}' + (f', decreases {back[:5]}' if back else ''))
+
+
 def chaos(ctx, scenarios):
     stack, rep = ctx.stack, ctx.rep
     if ctx.replay:
@@ -621,7 +691,7 @@ def chaos(ctx, scenarios):
         ctx.ing0 = {k: 0 for k in ingestor_counts(stack)}
     fns = {'gap': sc_gap, 'storm': sc_storm, 'rest429': sc_rest429, 'kill_aggregator': sc_kill_aggregator,
            'redis_restart': sc_redis_restart, 'kinesis_restart': sc_kinesis_restart,
-           'kill_inference': sc_kill_inference,
+           'kill_inference': sc_kill_inference, 'reshard': sc_reshard,
            'inference_overlap': sc_inference_overlap}
     for name in scenarios:
         log(f'--- chaos scenario: {name}')
