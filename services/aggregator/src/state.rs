@@ -319,3 +319,32 @@ impl MarketState {
         &self.scale
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_stored_epoch_is_overtaken_by_a_gap_never_matched_or_undercut() {
+        let now = Instant::now();
+        let mut s = MarketState::new(InstrumentScale::BTCUSDT_SPOT, SyncConfig::default(), 10, now);
+        s.set_epoch_offset(1);
+        assert_eq!(s.epoch(), 2);
+        s.take_anchor_changed();
+        s.open_epoch_above(900, now);
+        assert_eq!(s.epoch(), 901, "one above the stored epoch");
+        assert_eq!(s.sync_state(), SyncState::Buffering, "re-anchors from a snapshot");
+        assert!(s.take_anchor_changed(), "flushed at once");
+        assert!(
+            s.drain_notes()
+                .any(|n| matches!(n, Note::GapDetected { epoch: 901, .. })),
+            "counted and logged like any gap"
+        );
+        s.open_epoch_above(3, now);
+        assert_eq!(
+            s.epoch(),
+            902,
+            "a lower stored epoch never lowers ours: the gap still bumps it"
+        );
+    }
+}
