@@ -24,7 +24,8 @@ build: ## Build every crate and service (debug)
 
 run: bootstrap ## Start Redis, kinesalite, Prometheus, Alertmanager, the exchange simulator and the three services
 	$(CARGO) build --profile $(CARGO_PROFILE) -j$(JOBS) $(SERVICES) -p watch
-	@PROFILE=$(PROFILE) bash deploy/local/stack.sh up all
+	$(if $(ARCHIVE_DIR),$(CARGO) build --profile $(CARGO_PROFILE) -j$(JOBS) -p dataset --bin archive-writer)
+	@PROFILE=$(PROFILE) ARCHIVE_DIR="$(ARCHIVE_DIR)" bash deploy/local/stack.sh up all
 
 stop: ## Stop everything `make run` started
 	@bash deploy/local/stack.sh down

@@ -4,6 +4,9 @@
 # Env: SHARED_DIR (default ../shared next to the repo), CARGO_TARGET_DIR (default target), JOBS (default 2),
 #      DATASET_PROFILE (default dev: reuses the debug build; `release` for a faster builder).
 # The synthetic market is not built here: it is never used for model selection (docs/model.md).
+# ARCHIVE_DIR=<dir|file> adds the pipeline's own history (a downloaded Firehose archive or the local archive of
+# `make run ARCHIVE_DIR=...`) as the table archive_250ms, pooled with the others; unset, that table is removed so
+# a stale one is never trained on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,5 +49,10 @@ if [[ -f $TARDIS ]]; then
 else
   echo "model/datasets.sh: SKIP Tardis trades table: $TARDIS not found" >&2
   rm -f "$DATA/tardis_trades_250ms.csv"
+fi
+if [[ -n ${ARCHIVE_DIR:-} ]]; then
+  build archive_250ms --archive "$ARCHIVE_DIR"
+else
+  rm -f "$DATA/archive_250ms.csv"
 fi
 echo "$BUILDER"

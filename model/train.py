@@ -35,7 +35,11 @@ DATASETS = {
                 "rlmm/Kaggle BTCUSDT perpetual 10-level snapshots 2023-01-09 22:17 -> 23:59 (no trades)"),
     "tardis_trades": ("tardis_trades_250ms.csv", False,
                       "Tardis Binance USD-M trades 2020-02-22 (no book: book features cold, labels on last trade)"),
+    "archive": ("archive_250ms.csv", True,
+                "the pipeline's own history: dataset-builder --archive $ARCHIVE_DIR (built only when it is set)"),
 }
+# Pooled datasets that may be absent (built only on request).
+OPTIONAL = {"archive"}
 
 
 def sha256(path):
@@ -51,11 +55,15 @@ def load_datasets(data, names, log=print):
     for name, (file, pooled, source) in DATASETS.items():
         path = data / file
         if not path.exists():
-            if pooled:
+            if pooled and name not in OPTIONAL:
                 raise SystemExit(f"{path} missing: run model/datasets.sh first")
             log(f"SKIP {name}: {path} not built")
             continue
         ds = protocol.Dataset(name, common.Table(path, names), pooled=pooled, note=source)
+        if name in OPTIONAL and not protocol.folds(ds):
+            log(f"SKIP {name}: {path} spans {(ds.t1 - ds.t0) / 1e6:.0f} s, too short for one walk-forward test "
+                f"block (its first {protocol.MIN_FIRST_TRAIN_US / 1e6:.0f} s only train); record longer")
+            continue
         ds.path, ds.source = path, source
         out.append(ds)
     return out

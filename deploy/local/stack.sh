@@ -15,6 +15,8 @@
 # The exchange simulator runs a seeded synthetic market by default; SIM_REPLAY="file1.gz file2.gz"
 # replays recordings instead (looped).
 # PROFILE=release|debug picks target/<profile>/ binaries (default: release).
+# ARCHIVE_DIR=<dir> also starts archive-writer: every Kinesis record into <dir> in the Firehose archive format
+# (gzip files, one a minute), for `dataset-builder --archive <dir>` (docs/model.md, "Retrain on your own history").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 run_dir="${RUN_DIR:-$root/.run}"
@@ -135,10 +137,19 @@ up_services() {
   wait_for ingestor 30 http_ok "http://127.0.0.1:$INGESTOR_PORT/metrics"
   wait_for aggregator 30 http_ok "http://127.0.0.1:$AGGREGATOR_PORT/metrics"
   wait_for inference 30 http_ok "http://127.0.0.1:$INFERENCE_PORT/metrics"
+  if [ -n "${ARCHIVE_DIR:-}" ]; then up_archive; fi
+}
+
+up_archive() {
+  [ -x "$bin_dir/archive-writer" ] || die "$bin_dir/archive-writer not built (cargo build --profile $PROFILE -p dataset --bin archive-writer)"
+  mkdir -p "$ARCHIVE_DIR" && ARCHIVE_DIR=$(cd "$ARCHIVE_DIR" && pwd)
+  start archive-writer "$bin_dir/archive-writer" --dir "$ARCHIVE_DIR" --stream "$STREAM_NAME" \
+    --endpoint "http://127.0.0.1:$KINESIS_PORT"
+  wait_for archive-writer 30 grep -q "archiving stream" "$run_dir/logs/archive-writer.log"
 }
 
 down() {
-  local order=(inference aggregator ingestor exchange-sim alertmanager notify-sink prometheus redis-exporter kinesalite redis)
+  local order=(inference archive-writer aggregator ingestor exchange-sim alertmanager notify-sink prometheus redis-exporter kinesalite redis)
   for name in "${order[@]}"; do
     local f="$run_dir/pids/$name.pid"
     [ -f "$f" ] || continue
@@ -175,6 +186,7 @@ summary() {
     notify sink  http://127.0.0.1:$SINK_PORT/health  (every Alertmanager notification: $run_dir/notifications.jsonl)
 TXT
   [ "${1:-all}" = infra ] && return
+  [ -z "${ARCHIVE_DIR:-}" ] || printf '    archive      %s  (dataset-builder --archive %s; files close every minute)\n' "$ARCHIVE_DIR" "$ARCHIVE_DIR"
   # Non-default ports or run directory: the make commands need to be told (they read these variables).
   local watch_env="" alerts_env="" stop_env=""
   [ "$run_dir" = "$root/.run" ] || stop_env="RUN_DIR=$run_dir "

@@ -126,9 +126,17 @@ fn writer_rotates_by_size_and_age_refuses_non_records_and_reads_back_in_order() 
     };
     let mut w = ArchiveWriter::new(&dir, rot).unwrap();
     let recs: Vec<Vec<u8>> = (1..=12).map(|i| record(i, 2)).collect();
+    let mut finished = 0;
     for (i, r) in recs.iter().enumerate() {
-        assert!(w.write(r, t0 + Duration::from_millis(i as u64)).unwrap());
+        let now = t0 + Duration::from_millis(i as u64);
+        finished += usize::from(w.rotate_if_due(now).unwrap().is_some());
+        assert!(w.write(r, now).unwrap());
     }
+    assert_eq!(
+        finished,
+        archive_files(&dir).unwrap().len(),
+        "each size rotation finished one file"
+    );
     assert!(
         !w.write(&recs[0][..10], t0).unwrap(),
         "a partial record is refused"

@@ -79,13 +79,13 @@ impl ArchiveWriter {
         })
     }
 
-    /// Appends one record. A payload that is not exactly one record is refused (`Ok(false)`): written, it
-    /// would break the framing of everything after it in the file.
+    /// Appends one record to the current file (opened at `now` if none is). A payload that is not exactly
+    /// one record is refused (`Ok(false)`): written, it would break the framing of everything after it in
+    /// the file. Rotation is the caller's: [`Self::rotate_if_due`] before writing, and on a timer.
     pub fn write(&mut self, payload: &[u8], now: SystemTime) -> std::io::Result<bool> {
         if !is_one_record(payload) {
             return Ok(false);
         }
-        self.rotate_if_due(now)?;
         if self.current.is_none() {
             self.current = Some(self.open(now)?);
         }

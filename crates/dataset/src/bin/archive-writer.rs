@@ -103,7 +103,11 @@ async fn run(args: Args) -> Result<(), String> {
             _ = shutdown_signal() => break,
             b = rx.recv() => match b {
                 Some(batch) => for r in &batch.records {
-                    if writer.write(&r.data, SystemTime::now()).map_err(io)? {
+                    let now = SystemTime::now();
+                    if let Some(done) = writer.rotate_if_due(now).map_err(io)? {
+                        eprintln!("archive-writer: wrote {} ({written} records so far, {refused} refused)", done.display());
+                    }
+                    if writer.write(&r.data, now).map_err(io)? {
                         written += 1;
                     } else {
                         refused += 1;
