@@ -248,3 +248,21 @@ label_enum!(
         CorruptCheckpoint => "corrupt_checkpoint",
     }
 );
+
+label_enum!(
+    /// Route of the inference prediction API (`services/inference/src/api.rs`). Any path that is
+    /// not one of the API's routes is `other`, so scanners cannot grow the series set.
+    ApiRoute {
+        PredictionsLatest => "predictions_latest",
+        Predictions => "predictions",
+        PredictionsStream => "predictions_stream",
+        Model => "model",
+        AdminVariant => "admin_variant",
+        Other => "other",
+    }
+);
+
+label_enum!(
+    /// Class of an HTTP error response: 4xx (the caller's request) or 5xx (the service).
+    HttpErrorClass { Client => "4xx", Server => "5xx" }
+);

@@ -7,6 +7,12 @@
 //! * `POST /v1/admin/variant` `{"variant":"ml"|"baseline"}` — switch the serving variant at runtime;
 //!   needs `Authorization: Bearer <admin token>` and `Content-Type: application/json` ([`admin`];
 //!   403 when no token is configured, 401 for a missing or wrong token, 415 for another body type)
+//!
+//! Every answered request is counted per route ([`route_label`]: a closed enum, unknown paths are
+//! `other`) in `inference_http_requests_total`, timed to its response headers in
+//! `inference_http_request_duration_seconds`, and 4xx/5xx answers are counted in
+//! `inference_http_request_errors_total{class}`. `/metrics`, `/health` and `/ready` are served by the
+//! shell and are not counted here.
 
 use crate::admin::{self, AdminToken};
 use crate::config::Variant;
@@ -15,9 +21,12 @@ use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Limited};
 use hyper::{Method, Response, StatusCode};
+use metrics_schema::InferenceMetrics;
+use metrics_schema::labels::ApiRoute;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 use svc_kit::http::{Body, BoxFuture, Request, Routes, json, method_not_allowed, not_found, respond};
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -26,6 +35,7 @@ const MAX_ADMIN_BODY: usize = 1024;
 pub struct Api {
     shared: Arc<Shared>,
     admin: Arc<AdminToken>,
+    metrics: Arc<OnceLock<InferenceMetrics>>,
 }
 
 impl Api {
@@ -33,7 +43,27 @@ impl Api {
         Api {
             shared,
             admin: Arc::new(admin),
+            metrics: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Where the composition root puts the metrics once the shell has registered them (the shell
+    /// takes the routes before it creates the registry); requests answered before that are not
+    /// counted.
+    pub fn metrics_slot(&self) -> Arc<OnceLock<InferenceMetrics>> {
+        self.metrics.clone()
+    }
+}
+
+/// The bounded `route` label of a request path: one value per API route, `other` for anything else.
+pub fn route_label(path: &str) -> ApiRoute {
+    match path {
+        "/v1/predictions/latest" => ApiRoute::PredictionsLatest,
+        "/v1/predictions" => ApiRoute::Predictions,
+        "/v1/predictions/stream" => ApiRoute::PredictionsStream,
+        "/v1/model" => ApiRoute::Model,
+        "/v1/admin/variant" => ApiRoute::AdminVariant,
+        _ => ApiRoute::Other,
     }
 }
 
@@ -156,7 +186,17 @@ async fn route(shared: Arc<Shared>, token: Arc<AdminToken>, req: Request) -> Res
 
 impl Routes for Api {
     fn call(&self, req: Request) -> BoxFuture<Response<Body>> {
-        Box::pin(route(self.shared.clone(), self.admin.clone(), req))
+        let label = route_label(req.uri().path());
+        let metrics = self.metrics.clone();
+        let answer = route(self.shared.clone(), self.admin.clone(), req);
+        Box::pin(async move {
+            let start = Instant::now();
+            let resp = answer.await;
+            if let Some(m) = metrics.get() {
+                m.http_request(label, resp.status().as_u16(), start.elapsed().as_secs_f64());
+            }
+            resp
+        })
     }
 }
 
@@ -173,6 +213,24 @@ mod tests {
         assert!(parse_limit(Some("limit=0"), 1000).is_err());
         assert!(parse_limit(Some("limit=1001"), 1000).is_err());
         assert!(parse_limit(Some("limit=abc"), 1000).is_err());
+    }
+
+    #[test]
+    fn route_label_is_bounded_and_matches_every_route() {
+        assert_eq!(route_label("/v1/predictions/latest"), ApiRoute::PredictionsLatest);
+        assert_eq!(route_label("/v1/predictions"), ApiRoute::Predictions);
+        assert_eq!(route_label("/v1/predictions/stream"), ApiRoute::PredictionsStream);
+        assert_eq!(route_label("/v1/model"), ApiRoute::Model);
+        assert_eq!(route_label("/v1/admin/variant"), ApiRoute::AdminVariant);
+        for unknown in [
+            "/",
+            "/v1/predictions/",
+            "/v1/predictions/latest/x",
+            "/wp-login.php",
+            "",
+        ] {
+            assert_eq!(route_label(unknown), ApiRoute::Other, "{unknown:?}");
+        }
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     if !admin.is_enabled() {
         tracing::warn!("no admin token configured: POST /v1/admin/* answers 403");
     }
-    let routes: Arc<dyn Routes> = Arc::new(Api::new(shared.clone(), admin));
+    let api = Api::new(shared.clone(), admin);
+    let api_metrics = api.metrics_slot();
+    let routes: Arc<dyn Routes> = Arc::new(api);
     let (shell, metrics) = Shell::start(
         cfg.http.listen,
         shutdown.clone(),
@@ -45,6 +47,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         Some(routes),
     )
     .await?;
+    let _ = api_metrics.set(metrics.clone());
     let h = shell.health.clone();
     metrics.set_variant(model_variant_label(variant));
     h.set(

@@ -131,3 +131,95 @@ fn without_redis_or_model_the_service_runs_and_reports_fallback_and_disconnected
     assert_eq!(p["fallback_reason"], "redis_unavailable", "{p}");
     assert_eq!(http(svc.base(), "GET", "/ready", "").0, 200);
 }
+
+/// Issue 17 item 5: every API answer is counted per bounded route, errors by class, and timed.
+#[test]
+fn api_requests_errors_and_latency_are_exported_per_bounded_route() {
+    let redis = RedisServer::start().unwrap();
+    let _writer = FeatureWriter::start(redis.port);
+    let svc = start_service(
+        &redis.url(),
+        Some("ml.onnx"),
+        Some("baseline.onnx"),
+        &[
+            ("INFERENCE__TICK__INTERVAL_MS", "200"),
+            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
+            ("INFERENCE__PREDICTIONS__HISTORY", "5"),
+        ],
+    );
+    wait_for(Duration::from_secs(10), "a first prediction", || {
+        (http(svc.base(), "GET", "/v1/predictions/latest", "").0 == 200).then_some(())
+    });
+    // The polls above answered 503 until the first tick: those count as 5xx on their route.
+    let before = svc.metric(r#"inference_http_requests_total{route="predictions_latest"}"#);
+    let unavailable_before =
+        svc.metric(r#"inference_http_request_errors_total{route="predictions_latest",class="5xx"}"#);
+    for _ in 0..3 {
+        assert_eq!(http(svc.base(), "GET", "/v1/predictions/latest", "").0, 200);
+    }
+    assert_eq!(http(svc.base(), "GET", "/v1/predictions?limit=0", "").0, 400);
+    assert_eq!(http(svc.base(), "GET", "/v1/model", "").0, 200);
+    for path in ["/v1/nothing", "/wp-login.php", "/v1/predictions/latest/extra"] {
+        assert_eq!(http(svc.base(), "GET", path, "").0, 404);
+    }
+    assert_eq!(http(svc.base(), "POST", "/v1/admin/variant", "{}").0, 403);
+
+    let text = svc.metrics();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix) && l[prefix.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no series {prefix} in\n{text}"))
+    };
+    assert_eq!(
+        value(r#"inference_http_requests_total{route="predictions_latest"}"#) - before,
+        3.0
+    );
+    assert_eq!(
+        value(r#"inference_http_requests_total{route="predictions"}"#),
+        1.0
+    );
+    assert_eq!(value(r#"inference_http_requests_total{route="model"}"#), 1.0);
+    assert_eq!(value(r#"inference_http_requests_total{route="other"}"#), 3.0);
+    assert_eq!(
+        value(r#"inference_http_requests_total{route="admin_variant"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"inference_http_request_errors_total{route="predictions",class="4xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"inference_http_request_errors_total{route="other",class="4xx"}"#),
+        3.0
+    );
+    assert_eq!(
+        value(r#"inference_http_request_errors_total{route="admin_variant",class="4xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"inference_http_request_errors_total{route="model",class="4xx"}"#),
+        0.0
+    );
+    assert_eq!(
+        value(r#"inference_http_request_errors_total{route="predictions_latest",class="5xx"}"#),
+        unavailable_before
+    );
+    assert_eq!(
+        value(r#"inference_http_request_duration_seconds_count{route="model"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"inference_http_request_duration_seconds_count{route="other"}"#),
+        3.0
+    );
+    // Unknown paths never create a series of their own.
+    assert!(!text.contains("wp-login"), "a free-text path leaked into a label");
+    let routes: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("inference_http_requests_total{"))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert_eq!(routes.len(), 6, "{routes:?}");
+}

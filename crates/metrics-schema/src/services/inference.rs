@@ -17,6 +17,11 @@ label_set!(ReloadLabels { status: ReloadStatus });
 label_set!(VariantLabels {
     variant: ModelVariant
 });
+label_set!(ApiRouteLabels { route: ApiRoute });
+label_set!(ApiErrorLabels {
+    route: ApiRoute,
+    class: HttpErrorClass
+});
 
 /// Microsecond-resolution buckets for the hot path (the seed's start at 1 ms).
 pub const MICRO_BUCKETS: &[f64] = &[
@@ -169,6 +174,31 @@ pub const DUPLICATE_SLOT_WRITES: MetricDef = MetricDef::ours(
     "Ticks not published because another inference process already published that slot",
 );
 
+pub const HTTP_REQUESTS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_http_requests_total",
+    "Prediction API requests answered, by route (unknown paths: other)",
+)
+.labels(ApiRouteLabels::LABELS);
+pub const HTTP_ERRORS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_http_request_errors_total",
+    "Prediction API error responses, by route and status class (4xx, 5xx)",
+)
+.labels(ApiErrorLabels::LABELS);
+pub const HTTP_DURATION: MetricDef = MetricDef::ours(
+    Inference,
+    Histogram,
+    "inference_http_request_duration_seconds",
+    "Prediction API time to response headers, by route (for the SSE stream: until the stream opens)",
+)
+.labels(ApiRouteLabels::LABELS)
+.buckets(&[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+]);
+
 pub const DEFS: &[MetricDef] = &[
     TOTAL_LATENCY,
     REDIS_READ_DURATION,
@@ -191,6 +221,9 @@ pub const DEFS: &[MetricDef] = &[
     ERRORS,
     MARKET_AGE,
     DUPLICATE_SLOT_WRITES,
+    HTTP_REQUESTS,
+    HTTP_ERRORS,
+    HTTP_DURATION,
 ];
 
 /// Typed handles for every inference metric.
@@ -217,6 +250,9 @@ pub struct InferenceMetrics {
     pub errors: Family<ErrorLabels, Counter>,
     pub market_age: Histogram,
     pub duplicate_slot_writes: Counter,
+    pub http_requests: Family<ApiRouteLabels, Counter>,
+    pub http_errors: Family<ApiErrorLabels, Counter>,
+    pub http_duration: Family<ApiRouteLabels, Histogram, Buckets>,
 }
 
 impl InferenceMetrics {
@@ -243,6 +279,9 @@ impl InferenceMetrics {
             errors: counter_family(reg, &ERRORS),
             market_age: histogram(reg, &MARKET_AGE),
             duplicate_slot_writes: counter(reg, &DUPLICATE_SLOT_WRITES),
+            http_requests: counter_family(reg, &HTTP_REQUESTS),
+            http_errors: counter_family(reg, &HTTP_ERRORS),
+            http_duration: histogram_family(reg, &HTTP_DURATION),
         }
     }
 
@@ -251,6 +290,23 @@ impl InferenceMetrics {
         self.stage_duration
             .get_or_create(&StageLabels { stage })
             .observe(seconds);
+    }
+
+    /// Record one answered API request: count, latency and, for a 4xx/5xx status, its error class.
+    pub fn http_request(&self, route: ApiRoute, status: u16, seconds: f64) {
+        let labels = ApiRouteLabels { route };
+        self.http_requests.get_or_create(&labels).inc();
+        self.http_duration.get_or_create(&labels).observe(seconds);
+        let class = match status {
+            400..=499 => Some(HttpErrorClass::Client),
+            500..=599 => Some(HttpErrorClass::Server),
+            _ => None,
+        };
+        if let Some(class) = class {
+            self.http_errors
+                .get_or_create(&ApiErrorLabels { route, class })
+                .inc();
+        }
     }
 
     /// Mark `variant` as the one serving (and the other as not).
