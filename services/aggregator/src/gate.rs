@@ -156,7 +156,14 @@ impl LeaseGate {
                         return Some(start);
                     }
                     Err(e) => {
-                        tracing::warn!(%shard, error = %e, "checkpoint read failed; releasing the lease");
+                        if e.wrong_type() {
+                            tracing::error!(%shard, error = %e, "state key of the wrong type: unhealthy until it is deleted");
+                            self.metrics.error(ErrorType::Rejected, Stage::Redis);
+                            self.health
+                                .set("redis", Level::Unhealthy, "corrupt", Some(e.corrupt_detail()));
+                        } else {
+                            tracing::warn!(%shard, error = %e, "checkpoint read failed; releasing the lease");
+                        }
                         let _ = self.store.release(&shard, &token).await;
                     }
                 },

@@ -417,10 +417,19 @@ impl Pipeline {
                     StoreError::Timeout => ErrorType::Timeout,
                     _ => ErrorType::Connection,
                 };
-                self.metrics.error(t, Stage::Redis);
                 let delay = self.backoff.next_delay();
-                tracing::warn!(error = %e, retry_in = ?delay, unflushed = self.unflushed, "state flush failed");
                 self.retry_at = Some(Instant::now() + delay);
+                if e.wrong_type() {
+                    tracing::error!(error = %e, "state key of the wrong type: unhealthy until it is deleted");
+                    self.metrics.error(ErrorType::Rejected, Stage::Redis);
+                    self.health
+                        .set("redis", Level::Unhealthy, "corrupt", Some(e.corrupt_detail()));
+                    self.redis_ok = Some(false);
+                    self.health.set_ready(false);
+                    return;
+                }
+                self.metrics.error(t, Stage::Redis);
+                tracing::warn!(error = %e, retry_in = ?delay, unflushed = self.unflushed, "state flush failed");
                 self.set_redis(false, Some(&e));
             }
         }

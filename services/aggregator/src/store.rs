@@ -96,6 +96,19 @@ pub enum StoreError {
     Redis(#[from] fred::error::Error),
 }
 
+impl StoreError {
+    /// A state key holds another Redis type (`WRONGTYPE`): not repairable by the aggregator
+    /// without deleting data, so it reports unhealthy (runbook "Aggregator state repaired").
+    pub fn wrong_type(&self) -> bool {
+        matches!(self, StoreError::Redis(e) if e.details().contains("WRONGTYPE"))
+    }
+
+    /// Health detail for a wrong-type key.
+    pub fn corrupt_detail(&self) -> String {
+        format!("a state key has the wrong Redis type (delete it, see the runbook): {self}")
+    }
+}
+
 /// One shard checkpoint in a flush.
 pub struct ShardWrite<'a> {
     pub shard: &'a str,

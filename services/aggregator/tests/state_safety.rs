@@ -192,3 +192,47 @@ async fn a_garbled_lease_fence_counter_is_repaired_and_counted() {
 async fn a_garbled_checkpoint_sequence_is_repaired_and_counted() {
     garbled_value_is_repaired(CKPT, "seq", "12ab", "corrupt_checkpoint").await;
 }
+
+/// A state key of the wrong type cannot be repaired without deleting data the aggregator does not
+/// own the meaning of: it reports unhealthy (ECS replaces the task, the alert names the key) with a
+/// clear error and a counted metric instead of retrying silently.
+async fn wrong_type_reports_unhealthy(key: &str) {
+    let k = Kinesalite::start().unwrap();
+    let Some(_) = stream_with_recording(&k, 5_000).await else {
+        return;
+    };
+    let r = RedisServer::start().unwrap();
+    let c = redis(&r.url()).await;
+    let _: () = c.set(key, "not a hash", None, None, false).await.unwrap();
+    let a = start_aggregator(&k.endpoint(), &r.url(), "market-events", &[]);
+    let t0 = Instant::now();
+    loop {
+        let (code, h) = get(&a, "/health").unwrap_or_default();
+        if code == 503 && h.contains("WRONGTYPE") {
+            eprintln!("{key}: unhealthy after {:?}: {h}", t0.elapsed());
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            panic!("{key}: not reported unhealthy within 30 s: /health {code} {h}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, m) = get(&a, "/metrics").unwrap();
+    let n = metric(
+        &m,
+        "aggregator_errors_total{error_type=\"rejected\",stage=\"redis\"}",
+    );
+    assert!(n >= 1.0, "counted: {n}");
+}
+
+/// Read at claim time (the stored epoch): the shard is never claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_features_key_of_the_wrong_type_reports_unhealthy_with_a_clear_error() {
+    wrong_type_reports_unhealthy("{BTCUSDT}:features").await;
+}
+
+/// Only written by the flush: claimed and consumed, every flush fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_book_key_of_the_wrong_type_reports_unhealthy_with_a_clear_error() {
+    wrong_type_reports_unhealthy("{BTCUSDT}:book").await;
+}
