@@ -54,6 +54,14 @@ wait_for() {
 
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
+redis_dir="$run_dir/redis-secure"  # TLS CA/cert, ACL file and per-user passwords (deploy/local/redis-secure.sh)
+# redis_cli USER ARGS...: redis-cli over TLS, logged in as USER.
+redis_cli() {
+  local user=$1; shift
+  redis-cli --tls --cacert "$redis_dir/tls/ca.pem" -p "$REDIS_PORT" --user "$user" \
+    --pass "$(cat "$redis_dir/pw/$user")" --no-auth-warning "$@"
+}
+
 kinesis_call() { # TARGET JSON
   curl -fsS --max-time 5 -X POST "http://127.0.0.1:$KINESIS_PORT/" \
     -H 'Content-Type: application/x-amz-json-1.1' -H "X-Amz-Target: Kinesis_20131202.$1" \
@@ -65,16 +73,22 @@ kinesis_call() { # TARGET JSON
 up_infra() {
   command -v redis-server >/dev/null && [ -x "$root/.local/node/node_modules/.bin/kinesalite" ] \
     || bash "$root/deploy/local/bootstrap.sh"
-  start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$run_dir/data"
-  wait_for redis 20 redis-cli -p "$REDIS_PORT" ping
+  # Redis as ElastiCache in ECS: TLS only, ACL users of deploy/redis/acl.yaml (each service logs in
+  # as its own user); `local-admin` is a full-access user of the local stack only.
+  local redis_args=()
+  mapfile -t redis_args < <(bash "$root/deploy/local/redis-secure.sh" "$redis_dir" --harness-user local-admin)
+  start redis redis-server --port 0 --tls-port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$run_dir/data" "${redis_args[@]}"
+  wait_for redis 20 redis_cli local-admin ping
   start kinesalite node -e "require('$root/.local/node/node_modules/kinesalite')({createStreamMs:50,deleteStreamMs:50,updateStreamMs:50}).listen($KINESIS_PORT,'127.0.0.1')"
   wait_for kinesalite 20 curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$KINESIS_PORT/"
   if ! kinesis_call DescribeStreamSummary "{\"StreamName\":\"$STREAM_NAME\"}" >/dev/null 2>&1; then
     kinesis_call CreateStream "{\"StreamName\":\"$STREAM_NAME\",\"ShardCount\":1}" >/dev/null
     log "created Kinesis stream $STREAM_NAME"
   fi
-  start redis-exporter prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_PORT" \
-    -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
+  start redis-exporter env REDIS_PASSWORD="$(cat "$redis_dir/pw/redis-exporter")" \
+    prometheus-redis-exporter -redis.addr "rediss://127.0.0.1:$REDIS_PORT" -redis.user redis-exporter \
+    -tls-ca-cert-file "$redis_dir/tls/ca.pem" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
   wait_for redis-exporter 20 http_ok "http://127.0.0.1:$REDIS_EXPORTER_PORT/metrics"
   local cfg="$run_dir/config"
   mkdir -p "$cfg"
@@ -124,16 +138,22 @@ up_services() {
   start ingestor env INGESTOR__HTTP__LISTEN="127.0.0.1:$INGESTOR_PORT" INGESTOR__LOG__FORMAT=text \
     INGESTOR__EXCHANGE__WS_URL="ws://127.0.0.1:$SIM_PORT" INGESTOR__EXCHANGE__REST_URL="http://127.0.0.1:$SIM_PORT" \
     INGESTOR__KINESIS__ENDPOINT_URL="http://127.0.0.1:$KINESIS_PORT" INGESTOR__KINESIS__STREAM_NAME="$STREAM_NAME" \
+    INGESTOR__CONTROL__REDIS_URL="rediss://127.0.0.1:$REDIS_PORT" INGESTOR__CONTROL__REDIS_USERNAME=ingestor \
+    INGESTOR__CONTROL__REDIS_PASSWORD_FILE="$redis_dir/pw/ingestor" INGESTOR__CONTROL__REDIS_CA_FILE="$redis_dir/tls/ca.pem" \
     "$bin_dir/ingestor"
   start aggregator env AGGREGATOR__HTTP__LISTEN="127.0.0.1:$AGGREGATOR_PORT" AGGREGATOR__LOG__FORMAT=text \
     AGGREGATOR__KINESIS__ENDPOINT_URL="http://127.0.0.1:$KINESIS_PORT" AGGREGATOR__KINESIS__STREAM_NAME="$STREAM_NAME" \
-    AGGREGATOR__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" "$bin_dir/aggregator"
+    AGGREGATOR__REDIS__URL="rediss://127.0.0.1:$REDIS_PORT" AGGREGATOR__REDIS__USERNAME=aggregator \
+    AGGREGATOR__REDIS__PASSWORD_FILE="$redis_dir/pw/aggregator" AGGREGATOR__REDIS__CA_FILE="$redis_dir/tls/ca.pem" \
+    "$bin_dir/aggregator"
   # A replayed recording carries its recorded (old) event times: no market-time check then.
   local market_age=5000
   if [ -n "${SIM_REPLAY:-}" ]; then market_age=0; fi
   start inference env INFERENCE__HTTP__LISTEN="127.0.0.1:$INFERENCE_PORT" INFERENCE__LOG__FORMAT=text \
     INFERENCE__TICK__MAX_MARKET_AGE_MS="$market_age" \
-    INFERENCE__REDIS__URL="redis://127.0.0.1:$REDIS_PORT" "$bin_dir/inference"
+    INFERENCE__REDIS__URL="rediss://127.0.0.1:$REDIS_PORT" INFERENCE__REDIS__USERNAME=inference \
+    INFERENCE__REDIS__PASSWORD_FILE="$redis_dir/pw/inference" INFERENCE__REDIS__CA_FILE="$redis_dir/tls/ca.pem" \
+    "$bin_dir/inference"
   wait_for ingestor 30 http_ok "http://127.0.0.1:$INGESTOR_PORT/metrics"
   wait_for aggregator 30 http_ok "http://127.0.0.1:$AGGREGATOR_PORT/metrics"
   wait_for inference 30 http_ok "http://127.0.0.1:$INFERENCE_PORT/metrics"
@@ -199,7 +219,8 @@ TXT
   Predictions (inference: one every 2 s, about the mid 10 s ahead):
     curl -s http://127.0.0.1:$INFERENCE_PORT/v1/predictions/latest
     curl -sN http://127.0.0.1:$INFERENCE_PORT/v1/predictions/stream
-    redis-cli -p $REDIS_PORT XREVRANGE '{BTCUSDT}:predictions' + - COUNT 1
+    redis-cli --tls --cacert $redis_dir/tls/ca.pem -p $REDIS_PORT --user inference --pass $(cat "$redis_dir/pw/inference") --no-auth-warning XREVRANGE '{BTCUSDT}:predictions' + - COUNT 1
+  (Redis: TLS + ACL users as in ECS; throwaway local passwords in $redis_dir/pw/)
   Live view:   ${watch_env}make watch    (prediction, its outcome 10 s later, accuracy, health, alerts; q quits)
   Alerts:      ${alerts_env}make alerts   (what was delivered and what is firing now)
   Logs:        $run_dir/logs/<name>.log   (tail -f $run_dir/logs/inference.log)

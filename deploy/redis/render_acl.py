@@ -4,6 +4,7 @@
     render_acl.py aclfile OUT --password-dir DIR   # redis-server --aclfile OUT; DIR/<user> holds each password
     render_acl.py cfn [OUT]                        # CloudFormation: ElastiCache Users + UserGroup (stdout or OUT)
     render_acl.py check                            # exit 1 if deploy/ecs/redis-users.yaml is not the rendering
+    render_acl.py users                            # the user names, one per line
 
 The access string of a user is the same in both renderings (`access_string`), so local runs and tests
 exercise exactly what ElastiCache enforces. Passwords never appear in the output: the ACL file holds
@@ -131,10 +132,12 @@ def render_cfn(cfg):
 
 
 def main(argv):
-    if not argv or argv[0] not in ('aclfile', 'cfn', 'check'):
+    if not argv or argv[0] not in ('aclfile', 'cfn', 'check', 'users'):
         raise SystemExit(__doc__)
     cfg = load()
-    if argv[0] == 'aclfile':
+    if argv[0] == 'users':
+        sys.stdout.write(''.join(f'{name}\n' for name in cfg['users']))
+    elif argv[0] == 'aclfile':
         if len(argv) != 4 or argv[2] != '--password-dir':
             raise SystemExit('usage: render_acl.py aclfile OUT --password-dir DIR')
         text = render_aclfile(cfg, argv[3])

@@ -3,6 +3,7 @@ Prometheus / Alertmanager / service HTTP endpoints, and the pipeline-events reco
 import base64
 import json
 import socket
+import ssl
 import struct
 import urllib.error
 import urllib.parse
@@ -112,15 +113,26 @@ class Prometheus:
 class Redis:
     """Minimal blocking RESP2 client; bulk strings come back as bytes."""
 
-    def __init__(self, port, timeout=5.0):
+    def __init__(self, port, timeout=5.0, ca_file=None, user=None, password_file=None):
         self.port = port
         self.timeout = timeout
         self.sock = None
         self.buf = b''
+        # TLS (trusting ca_file) and ACL login, as the services connect (deploy/local/redis-secure.sh).
+        self.ca_file, self.user, self.password_file = ca_file, user, password_file
 
     def _connect(self):
         self.sock = socket.create_connection(('127.0.0.1', self.port), timeout=self.timeout)
+        if self.ca_file:
+            ctx = ssl.create_default_context(cafile=self.ca_file)
+            self.sock = ctx.wrap_socket(self.sock, server_hostname='127.0.0.1')
         self.buf = b''
+        if self.user:
+            with open(self.password_file) as fh:
+                password = fh.read().strip()
+            a = [b'AUTH', self.user.encode(), password.encode()]
+            self.sock.sendall(b'*3\r\n' + b''.join(b'$%d\r\n%s\r\n' % (len(x), x) for x in a))
+            self._read()
 
     def close(self):
         if self.sock:

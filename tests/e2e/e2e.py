@@ -748,6 +748,8 @@ def main():
         for svc in ('ingestor', 'aggregator', 'inference'):
             stack.start_service(svc)
         log(f'stack up in {now() - t_start:.1f} s')
+        # Redis runs with TLS + the ACL users of deploy/redis/acl.yaml, as ElastiCache in ECS.
+        ctx.rep.check('redis ACL: inference cannot write a checkpoint, lease or features', *stack.acl_check())
         steady(ctx)
         ctx.rep.number('steady_phase_end_s', round(now() - t_start, 1))
         if not hasattr(ctx, 'shard'):

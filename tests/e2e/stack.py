@@ -163,6 +163,9 @@ def wait_until(what, fn, timeout, interval=0.25, procs=()):
         time.sleep(interval)
 
 
+HARNESS_USER = 'e2e-harness'  # local-only full-access Redis user (deploy/local/redis-secure.sh)
+
+
 class Stack:
     NAMES = ('redis', 'kinesis', 'prom', 'am', 'redis_exporter', 'ingestor', 'aggregator', 'inference',
              'sim', 'webhook')
@@ -177,7 +180,14 @@ class Stack:
         with open(os.path.join(run_dir, 'ports.json'), 'w') as fh:
             json.dump(self.port, fh, indent=1)
         self.procs = {}
-        self.redis = Redis(self.port['redis'])
+        # Redis as ElastiCache runs it in ECS: TLS only + the ACL users of deploy/redis/acl.yaml; each
+        # service logs in as its own user, the harness as the local-only full-access user.
+        self.redis_dir = os.path.join(run_dir, 'config', 'redis')
+        out = subprocess.run(['bash', os.path.join(root, 'deploy/local/redis-secure.sh'), self.redis_dir,
+                              '--harness-user', HARNESS_USER], check=True, capture_output=True, text=True)
+        self.redis_tls_args = out.stdout.split()
+        self.redis_ca = os.path.join(self.redis_dir, 'tls', 'ca.pem')
+        self.redis = self.redis_as(HARNESS_USER)
         self.kinesis = Kinesis(self.port['kinesis'], STREAM)
         self.webhook = None
         self.sim_url = f'http://127.0.0.1:{self.port["sim"]}'
@@ -198,8 +208,9 @@ class Stack:
         d = os.path.join(self.run_dir, 'data', 'redis')
         os.makedirs(d, exist_ok=True)
         p = self.procs.get('redis') or self.add('redis', [
-            'redis-server', '--port', str(self.port['redis']), '--bind', '127.0.0.1', '--save', '',
-            '--appendonly', 'no', '--dir', d, '--maxmemory', '256mb', '--maxmemory-policy', 'noeviction'])
+            'redis-server', '--port', '0', '--tls-port', str(self.port['redis']), '--bind', '127.0.0.1',
+            '--save', '', '--appendonly', 'no', '--dir', d, '--maxmemory', '256mb', '--maxmemory-policy',
+            'noeviction', *self.redis_tls_args])
         p.start()
         self.redis.close()
         wait_until('redis ping', lambda: self.redis.cmd('PING') == 'PONG', 20, procs=[p])
@@ -237,8 +248,10 @@ class Stack:
             fh.write(text)
         subprocess.run([os.path.join(self.root, 'alertmanager/render-local.sh'), os.path.join(cfg, 'alertmanager'),
                         '--webhook-url', self.url('webhook'), '--fast'], check=True, stdout=subprocess.DEVNULL)
-        exp = self.add('redis-exporter', ['prometheus-redis-exporter', '-redis.addr', f'redis://127.0.0.1:{self.port["redis"]}',
-                                          '-web.listen-address', f'127.0.0.1:{self.port["redis_exporter"]}']).start()
+        exp = self.add('redis-exporter', ['prometheus-redis-exporter', '-redis.addr', f'rediss://127.0.0.1:{self.port["redis"]}',
+                                          '-redis.user', 'redis-exporter', '-tls-ca-cert-file', self.redis_ca,
+                                          '-web.listen-address', f'127.0.0.1:{self.port["redis_exporter"]}'],
+                       {'REDIS_PASSWORD': self.redis_password('redis-exporter')}).start()
         prom = self.add('prometheus', [
             'prometheus', f'--config.file={prom_yml}',
             f'--storage.tsdb.path={os.path.join(self.run_dir, "data", "prometheus")}',
@@ -274,23 +287,66 @@ class Stack:
 
     def service_env(self):
         k = f'http://127.0.0.1:{self.port["kinesis"]}'
-        r = f'redis://127.0.0.1:{self.port["redis"]}'
+        r = f'rediss://127.0.0.1:{self.port["redis"]}'
         common = {'AWS_ENDPOINT_URL_KINESIS': k, 'AWS_REGION': 'us-east-1', 'AWS_ACCESS_KEY_ID': 'test',
                   'AWS_SECRET_ACCESS_KEY': 'test', 'AWS_EC2_METADATA_DISABLED': 'true', 'RUST_BACKTRACE': '1'}
         return {
             'ingestor': dict(common, INGESTOR__HTTP__LISTEN=f'127.0.0.1:{self.port["ingestor"]}',
                              INGESTOR__LOG__FORMAT='text', INGESTOR__EXCHANGE__WS_URL=f'ws://127.0.0.1:{self.port["sim"]}',
                              INGESTOR__EXCHANGE__REST_URL=self.sim_url, INGESTOR__KINESIS__ENDPOINT_URL=k,
-                             INGESTOR__KINESIS__STREAM_NAME=STREAM, INGESTOR__CONTROL__REDIS_URL=r),
+                             INGESTOR__KINESIS__STREAM_NAME=STREAM, INGESTOR__CONTROL__REDIS_URL=r,
+                             INGESTOR__CONTROL__REDIS_USERNAME='ingestor',
+                             INGESTOR__CONTROL__REDIS_PASSWORD_FILE=self.redis_password_file('ingestor'),
+                             INGESTOR__CONTROL__REDIS_CA_FILE=self.redis_ca),
             'aggregator': dict(common, AGGREGATOR__HTTP__LISTEN=f'127.0.0.1:{self.port["aggregator"]}',
                                AGGREGATOR__LOG__FORMAT='text', AGGREGATOR__KINESIS__ENDPOINT_URL=k,
-                               AGGREGATOR__KINESIS__STREAM_NAME=STREAM, AGGREGATOR__REDIS__URL=r),
+                               AGGREGATOR__KINESIS__STREAM_NAME=STREAM, AGGREGATOR__REDIS__URL=r,
+                               **self.redis_user_env('AGGREGATOR', 'aggregator')),
             # A replayed recording carries its recorded (2024) event times: no market-time check
             # then (docs/e2e.md); the synthetic market's event times are current.
             'inference': dict(common, INFERENCE__HTTP__LISTEN=f'127.0.0.1:{self.port["inference"]}',
                               INFERENCE__LOG__FORMAT='text', INFERENCE__REDIS__URL=r,
+                              **self.redis_user_env('INFERENCE', 'inference'),
                               INFERENCE__TICK__MAX_MARKET_AGE_MS='0' if self.replay_files else '5000'),
         }
+
+    def redis_password_file(self, user):
+        return os.path.join(self.redis_dir, 'pw', user)
+
+    def redis_password(self, user):
+        with open(self.redis_password_file(user)) as fh:
+            return fh.read().strip()
+
+    def redis_user_env(self, prefix, user):
+        return {f'{prefix}__REDIS__USERNAME': user, f'{prefix}__REDIS__PASSWORD_FILE': self.redis_password_file(user),
+                f'{prefix}__REDIS__CA_FILE': self.redis_ca}
+
+    def redis_as(self, user):
+        """A harness Redis client logged in as `user` over TLS."""
+        return Redis(self.port['redis'], ca_file=self.redis_ca, user=user, password_file=self.redis_password_file(user))
+
+    def acl_check(self):
+        """(ok, detail): inference's ACL user cannot write a shard checkpoint or a lease, can publish."""
+        r = self.redis_as('inference')
+        try:
+            outcomes = {}
+            for what, args in (('checkpoint', ('HSET', '{BTCUSDT}:ckpt:shard-acl-probe', 'seq', '0')),
+                               ('lease', ('SET', '{BTCUSDT}:lease:shard-acl-probe', 'thief:1')),
+                               ('features', ('HSET', '{BTCUSDT}:features', 'epoch', '0'))):
+                try:
+                    r.cmd(*args)
+                    outcomes[what] = 'WRITTEN'
+                except RuntimeError as e:
+                    outcomes[what] = 'NOPERM' if 'NOPERM' in str(e) else str(e)
+            try:
+                r.cmd('GET', '{BTCUSDT}:predictions:latest')
+                read = 'allowed'
+            except RuntimeError as e:
+                read = str(e)
+        finally:
+            r.close()
+        ok = all(v == 'NOPERM' for v in outcomes.values()) and read == 'allowed'
+        return ok, f'inference writes: {outcomes}; GET predictions:latest: {read}'
 
     def start_service(self, name):
         p = self.procs.get(name) or self.add(name, [self.bin(name)], self.service_env()[name])
