@@ -120,8 +120,8 @@ def render_cfn(cfg):
     tpl = {
         'AWSTemplateFormatVersion': '2010-09-09',
         'Description': ('BTC prediction pipeline - Redis ACL users for ElastiCache, rendered from deploy/redis/acl.yaml '
-                        'by deploy/redis/render_acl.py (do not edit). Not yet attached to the replication group: '
-                        'see docs/deploy.md.'),
+                        'by deploy/redis/render_acl.py (do not edit). Deployed before data.yaml, whose replication '
+                        'group uses the exported UserGroupId; services.yaml injects each password secret.'),
         'Parameters': {'EnvironmentName': {'Type': 'String', 'Default': 'btc-pipeline',
                                            'AllowedPattern': '^[a-z][a-z0-9-]{1,27}$'}},
         'Resources': res,

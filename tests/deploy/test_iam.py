@@ -310,10 +310,12 @@ def check_redis(templates: dict[str, dict]) -> list[str]:
                 problems.append(f"{where}: {key} is not true")
         if p.get("TransitEncryptionMode", "required") != "required":
             problems.append(f"{where}: TransitEncryptionMode {p.get('TransitEncryptionMode')!r} allows plaintext")
-        token = p.get("AuthToken")
-        token = token.get("Fn::Sub") if isinstance(token, dict) else token
-        if not (isinstance(token, str) and token.startswith("{{resolve:secretsmanager:")):
-            problems.append(f"{where}: AuthToken is not a Secrets Manager dynamic reference")
+        # Authentication: the ACL user group rendered from deploy/redis/acl.yaml (redis-users.yaml), one
+        # user and secret per service; a shared AuthToken is no longer used.
+        if "AuthToken" in p:
+            problems.append(f"{where}: shared AuthToken instead of per-service ACL users")
+        if not as_list(p.get("UserGroupIds")):
+            problems.append(f"{where}: no UserGroupIds (ACL users from redis-users.yaml)")
     return problems
 
 
@@ -437,7 +439,7 @@ class PositiveTests(TemplateTestCase):
     def test_no_security_group_ingress_from_the_world_and_only_used_ports(self):
         self.assertEqual(check_security_groups(self.templates), [])
 
-    def test_redis_has_tls_at_rest_encryption_multi_az_and_secret_auth_token(self):
+    def test_redis_has_tls_at_rest_encryption_multi_az_and_acl_user_group(self):
         self.assertEqual(check_redis(self.templates), [])
 
     def test_fargate_services_roll_back_through_the_circuit_breaker(self):
