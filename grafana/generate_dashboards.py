@@ -312,6 +312,33 @@ def technical():
             'percentunit', [('red', None), ('yellow', 0.1), ('green', 0.5)],
             'Remaining error budget. Warning below 10% (ErrorBudgetLow).', decimals=1),
     ], width=6)
+    # Issue 17: live feature drift (PSI vs the ML model's training deciles), confidence, prediction API.
+    lay.row('Feature drift')
+    lay.grid([
+        timeseries('Feature drift (PSI)', targets(
+            ('max by (feature) (inference_feature_drift_psi)', '{{feature}}')),
+            'short', 'Population stability index of each feature over the last 30 min of live vectors vs the ML '
+            "model's training distribution. Lines: 0.25 (FeatureDriftHigh) and 0.5 (FeatureDriftCritical). "
+            'No line: model without a reference or fewer than 150 vectors.',
+            th=[('green', None), ('orange', 0.25), ('red', 0.5)], minimum=0),
+        timeseries('Most drifted features', targets(
+            ('topk(5, max by (feature) (inference_feature_drift_psi))', '{{feature}}'),
+            ('max(inference_feature_drift_window_vectors)', 'window vectors')),
+            'short', 'The five features furthest from training; window size on the right axis (900 = full 30 min).',
+            th=[('green', None), ('orange', 0.25), ('red', 0.5)], right_axis='B', right_unit='short', minimum=0),
+        timeseries('Prediction confidence', targets(
+            ('sum(rate(inference_confidence_score_sum[30m])) / sum(rate(inference_confidence_score_count[30m]))',
+             'mean confidence (30m)')),
+            'percentunit', 'Mean of max(p_up, 1 - p_up); 0.5 = no opinion. Red line: 0.51 (PredictionConfidenceLow).',
+            th=[('red', None), ('green', 0.51)]),
+        timeseries('Prediction API', targets(
+            ('sum by (route) (rate(inference_http_requests_total[$interval]))', '{{route}} req/s'),
+            ('sum by (route, class) (rate(inference_http_request_errors_total[$interval]))', '{{route}} {{class}}/s'),
+            ('histogram_quantile(0.95, sum by (route, le) (rate(inference_http_request_duration_seconds_bucket[$interval])))',
+             '{{route}} p95')),
+            'reqps', 'Requests and error responses per route (unknown paths: other); p95 time to response headers '
+            'on the right axis.', right_axis='C', right_unit='s', minimum=0),
+    ], width=6)
     return dashboard('btc-technical', 'BTC Pipeline — Technical', ['bitcoin', 'trading', 'technical'], '10s',
                      'now-1h', lay.panels, 'Per-service detail (spec: technical dashboard): inference, aggregator, '
                      'ingestor, infrastructure, SLOs.')

@@ -89,3 +89,31 @@ def set_metadata(model, metadata):
     helper.set_model_props(
         model, {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in metadata.items()}
     )
+
+
+# Features with no drift reference: the price level moves by design (crates/features: scale_free = false).
+NO_DRIFT_REFERENCE = ("mid_price",)
+
+
+def feature_distribution(x, names, n_bins=10):
+    """`feature_distribution` metadata (crates/model-meta/src/distribution.rs): per feature, the training
+    quantile cut points (interior deciles, ties merged, so a feature that is 0 on 40 % of rows gets one
+    bin for 0) and the share of training rows in each bin. A value v falls in bin i = number of edges <= v,
+    the rule the inference service applies to live vectors before computing the PSI."""
+    features = []
+    for i, name in enumerate(names):
+        if name in NO_DRIFT_REFERENCE:
+            continue
+        col = np.asarray(x[:, i], dtype=np.float64)
+        col = col[np.isfinite(col)]
+        if len(col) == 0:
+            continue
+        qs = np.quantile(col, np.arange(1, n_bins) / n_bins, method="lower")
+        edges = np.unique(qs)
+        # An edge at the minimum leaves its lower bin empty: drop it (no training mass below the min).
+        edges = edges[edges > col.min()]
+        counts = np.bincount(np.searchsorted(edges, col, side="right"), minlength=len(edges) + 1)
+        fractions = counts / counts.sum()
+        features.append({"name": name, "edges": [float(e) for e in edges],
+                         "fractions": [round(float(f), 6) for f in fractions]})
+    return {"method": "quantile", "n_rows": int(x.shape[0]), "features": features}

@@ -165,6 +165,9 @@ def main():
         "synthetic_used": False,
     }
 
+    # Per-feature training quantile bins: the inference service's live drift (PSI) reference.
+    distribution = export.feature_distribution(x, names)
+
     def save(variant, file, fam, zero):
         fitted = fam.fit(x, d, r, t)
         mean, inv_std, clf, k = graph_parts(fam, fitted, names, zero)
@@ -179,6 +182,7 @@ def main():
                 "expected_return": "zero" if zero else f"{fitted['k_bps'] * 1e-4:.6g} * (2 p_up - 1)",
             },
             "created_at": created,
+            "feature_distribution": distribution,
             "inputs_used": fam.inputs,
             "outputs": {"p_up": "P(10 s mid return >= +0.5 bp | |return| >= 0.5 bp), [N,1]",
                         "expected_return": "expected mid(t+10 s)/mid(t) - 1 (fraction), [N,1]"},

@@ -266,3 +266,37 @@ label_enum!(
     /// Class of an HTTP error response: 4xx (the caller's request) or 5xx (the service).
     HttpErrorClass { Client => "4xx", Server => "5xx" }
 );
+
+label_enum!(
+    /// A feature of the contract (`crates/features`, scale-free ones: the price level `mid_price`
+    /// has no drift reference). The inference service tests that this list equals the contract's.
+    DriftFeature {
+        MicropriceDevBps => "microprice_dev_bps",
+        SpreadBps => "spread_bps",
+        BookImbalance1 => "book_imbalance_1",
+        BookImbalance5 => "book_imbalance_5",
+        BookImbalance10 => "book_imbalance_10",
+        Ofi1s => "ofi_1s",
+        Ofi5s => "ofi_5s",
+        Ofi10s => "ofi_10s",
+        Ofi30s => "ofi_30s",
+        Tfi1s => "tfi_1s",
+        Tfi5s => "tfi_5s",
+        Tfi10s => "tfi_10s",
+        Tfi30s => "tfi_30s",
+        LogVolume1s => "log_volume_1s",
+        LogVolume5s => "log_volume_5s",
+        LogVolume10s => "log_volume_10s",
+        LogVolume30s => "log_volume_30s",
+        Return1sBps => "return_1s_bps",
+        Return5sBps => "return_5s_bps",
+        Return10sBps => "return_10s_bps",
+        Return30sBps => "return_30s_bps",
+        Return60sBps => "return_60s_bps",
+        RealizedVol10sBps => "realized_vol_10s_bps",
+        RealizedVol60sBps => "realized_vol_60s_bps",
+        TradeRate10s => "trade_rate_10s",
+        VwapDev30sBps => "vwap_dev_30s_bps",
+        TimeSinceLastTradeS => "time_since_last_trade_s",
+    }
+);

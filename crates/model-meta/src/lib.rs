@@ -6,12 +6,17 @@
 //!   and only then build a tract plan for one row (`features` `[1, F]` → `p_up`, `expected_return`).
 //!
 //! Metadata keys (see `docs/model.md`): `feature_names` (JSON list), `feature_version`, `model_variant`,
-//! `training_data`, `created_at`, `metrics` (JSON object).
+//! `training_data`, `created_at`, `metrics` (JSON object), `feature_distribution` (optional JSON object:
+//! per-feature training quantile bins, [`distribution`]).
 
+pub mod distribution;
 pub mod error;
 pub mod meta;
 pub mod model;
 
+pub use distribution::{
+    FeatureBins, KEY_FEATURE_DISTRIBUTION, TrainingDistribution, parse_feature_distribution,
+};
 pub use error::ModelError;
 pub use meta::{
     KEY_CREATED_AT, KEY_FEATURE_NAMES, KEY_FEATURE_VERSION, KEY_METRICS, KEY_MODEL_VARIANT,

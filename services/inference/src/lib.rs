@@ -2,7 +2,7 @@
 //! stream and the HTTP API, scored 10 s later against the realized mid.
 //!
 //! Pure modules (no I/O): [`schedule`], [`contract`], [`decision`], [`prediction`], [`evaluation`],
-//! [`slo`], [`health`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
+//! [`slo`], [`health`], [`drift`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
 //! [`tick`] (the loop), [`api`]/[`sse`] (HTTP), composed in [`app`].
 
 pub mod admin;
@@ -11,6 +11,8 @@ pub mod app;
 pub mod config;
 pub mod contract;
 pub mod decision;
+pub mod drift;
+pub mod drift_metrics;
 pub mod evaluation;
 pub mod health;
 pub mod hot_path;

@@ -3,7 +3,7 @@
 //! when a new file is refused. Loading blocks (tract optimises the graph): call it off the executor.
 
 use crate::config::Variant;
-use model_meta::{ModelError, PredictionModel};
+use model_meta::{ModelError, PredictionModel, TrainingDistribution};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -33,6 +33,9 @@ pub struct LoadedModel {
     pub path: PathBuf,
     pub created_at: Option<String>,
     pub loaded_at_us: i64,
+    /// Per-feature training distribution (metadata `feature_distribution`; `None` for older models):
+    /// the reference of the live drift PSI ([`crate::drift`]).
+    pub distribution: Option<Arc<TrainingDistribution>>,
 }
 
 /// FNV-1a 64 (stable across builds, unlike `DefaultHasher`).
@@ -51,7 +54,11 @@ pub fn load(path: &Path, now_us: i64) -> Result<LoadedModel, ModelError> {
     let model = PredictionModel::load(path)?;
     let info = model.info();
     let kind = info.variant.clone().unwrap_or_else(|| "model".into());
+    // A malformed distribution means a broken export: refuse the model like other bad metadata.
+    let distribution =
+        model_meta::parse_feature_distribution(&info.properties, features::FEATURE_NAMES)?.map(Arc::new);
     Ok(LoadedModel {
+        distribution,
         version: format!("{kind}-{:08x}", fnv1a(&bytes) >> 32),
         created_at: info.created_at.clone(),
         path: path.to_path_buf(),

@@ -3,6 +3,7 @@
 //! path. Shutdown is only observed between ticks, so a started tick always finishes.
 
 use crate::config::Variant;
+use crate::drift_metrics::DriftMonitor;
 use crate::evaluation::{Evaluator, Pending};
 use crate::hot_path::{HotPath, ReadResult, TickOutcome, now_us};
 use crate::prediction::{HORIZON_US, ServedBy};
@@ -36,6 +37,8 @@ pub struct TickLoop<S> {
     last_slot: i64,
     variant_seen: Option<Variant>,
     liveness: TickLiveness,
+    /// Live feature drift against the ML model's training distribution.
+    drift: DriftMonitor,
 }
 
 /// A `Skip` interval whose ticks fall on wall-clock multiples of `interval_us`.
@@ -74,6 +77,7 @@ impl<S: HotPathStore> TickLoop<S> {
             last_slot: i64::MIN,
             variant_seen: None,
             liveness: TickLiveness::new(),
+            drift: DriftMonitor::default(),
         }
     }
 
@@ -185,6 +189,18 @@ impl<S: HotPathStore> TickLoop<S> {
             shared.set_run_error(o.model_error.clone());
         }
         self.evaluate(o);
+        // Drift is measured against the ML slot's model whichever variant serves; only usable
+        // vectors (fresh, complete, contract-valid) enter the window.
+        let reference = shared
+            .models
+            .get(Variant::Ml)
+            .and_then(|l| l.distribution.clone());
+        let live = o
+            .read
+            .snapshot()
+            .filter(|_| o.checked.is_ok())
+            .map(|s| s.values.as_slice());
+        self.drift.record(reference, live, m);
         self.slo.record(o.read_done_us, o.published.is_ok());
         if let (Some(u), Some(b)) = (self.slo.uptime_ratio(), self.slo.error_budget_remaining()) {
             m.uptime_ratio.set(u);

@@ -18,6 +18,9 @@ label_set!(VariantLabels {
     variant: ModelVariant
 });
 label_set!(ApiRouteLabels { route: ApiRoute });
+label_set!(DriftLabels {
+    feature: DriftFeature
+});
 label_set!(ApiErrorLabels {
     route: ApiRoute,
     class: HttpErrorClass
@@ -198,6 +201,19 @@ pub const HTTP_DURATION: MetricDef = MetricDef::ours(
 .buckets(&[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ]);
+pub const FEATURE_DRIFT_PSI: MetricDef = MetricDef::ours(
+    Inference,
+    Gauge,
+    "inference_feature_drift_psi",
+    "Population stability index of each feature over the live window vs the ML model's training distribution (NaN: no reference or too few vectors)",
+)
+.labels(DriftLabels::LABELS);
+pub const FEATURE_DRIFT_WINDOW: MetricDef = MetricDef::ours(
+    Inference,
+    Gauge,
+    "inference_feature_drift_window_vectors",
+    "Live feature vectors in the drift window (restarts at 0 when the ML model changes)",
+);
 
 pub const DEFS: &[MetricDef] = &[
     TOTAL_LATENCY,
@@ -224,6 +240,8 @@ pub const DEFS: &[MetricDef] = &[
     HTTP_REQUESTS,
     HTTP_ERRORS,
     HTTP_DURATION,
+    FEATURE_DRIFT_PSI,
+    FEATURE_DRIFT_WINDOW,
 ];
 
 /// Typed handles for every inference metric.
@@ -253,6 +271,8 @@ pub struct InferenceMetrics {
     pub http_requests: Family<ApiRouteLabels, Counter>,
     pub http_errors: Family<ApiErrorLabels, Counter>,
     pub http_duration: Family<ApiRouteLabels, Histogram, Buckets>,
+    pub feature_drift_psi: Family<DriftLabels, GaugeF>,
+    pub feature_drift_window: LazyGauge,
 }
 
 impl InferenceMetrics {
@@ -282,6 +302,8 @@ impl InferenceMetrics {
             http_requests: counter_family(reg, &HTTP_REQUESTS),
             http_errors: counter_family(reg, &HTTP_ERRORS),
             http_duration: histogram_family(reg, &HTTP_DURATION),
+            feature_drift_psi: gauge_family(reg, &FEATURE_DRIFT_PSI),
+            feature_drift_window: gauge(reg, &FEATURE_DRIFT_WINDOW),
         }
     }
 
