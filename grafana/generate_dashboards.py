@@ -339,6 +339,34 @@ def technical():
             'reqps', 'Requests and error responses per route (unknown paths: other); p95 time to response headers '
             'on the right axis.', right_axis='C', right_unit='s', minimum=0),
     ], width=6)
+    # Issue 17 item 2: live quality per model role (champion = the serving model; challenger: not built yet).
+    lay.row('Live model quality')
+    acc = 'max by (model) (inference_model_live_accuracy)'
+    n = 'max by (model) (inference_model_live_moved_windows)'
+    lay.grid([
+        timeseries('Live accuracy (moved windows, 95% interval)', targets(
+            (acc, '{{model}}'),
+            (f'{acc} - 1.96 * sqrt({acc} * (1 - {acc}) / {n})', '{{model}} low'),
+            (f'{acc} + 1.96 * sqrt({acc} * (1 - {acc}) / {n})', '{{model}} high')),
+            'percentunit', 'Directional accuracy on moved 10 s windows over the rolling evaluation window, with a '
+            'normal-approximation 95% interval from the moved-window count (windows overlap, so it is optimistic). '
+            'Line: 0.5 (coin).', th=[('red', None), ('green', 0.5)]),
+        timeseries('Live log-loss', targets(
+            ('max by (model) (inference_model_live_log_loss)', '{{model}}')),
+            'short', 'Log-loss of p_up on moved windows. Line: 0.693 (a coin flip); lower is better.',
+            th=[('green', None), ('red', 0.693)], minimum=0),
+        timeseries('Live Brier and calibration error', targets(
+            ('max by (model) (inference_model_live_brier)', 'Brier {{model}}'),
+            ('max by (model) (inference_model_live_calibration_error)', 'ECE {{model}}')),
+            'short', 'Brier score (coin flip 0.25) and expected calibration error (10 bins) of p_up on moved windows.',
+            th=[('green', None), ('red', 0.25)], minimum=0),
+        timeseries('Scored predictions', targets(
+            ('sum by (model) (rate(inference_model_scored_predictions_total[$interval]))', '{{model}} scored/s'),
+            (n, '{{model}} moved windows in window')),
+            'short', 'Predictions scored 10 s after they were made (0.5/s when every tick has a usable mid), and the '
+            'moved windows the scores rest on (right axis; scores need 30).', right_axis='B', right_unit='short',
+            minimum=0),
+    ], width=6)
     return dashboard('btc-technical', 'BTC Pipeline — Technical', ['bitcoin', 'trading', 'technical'], '10s',
                      'now-1h', lay.panels, 'Per-service detail (spec: technical dashboard): inference, aggregator, '
                      'ingestor, infrastructure, SLOs.')

@@ -300,3 +300,9 @@ label_enum!(
         TimeSinceLastTradeS => "time_since_last_trade_s",
     }
 );
+
+label_enum!(
+    /// Role of a model in the live comparison: the one serving (`champion`) or one scored in shadow
+    /// (`challenger`, issue 17; no challenger exists yet, so its series stay NaN / 0).
+    ModelRole { Champion => "champion", Challenger => "challenger" }
+);

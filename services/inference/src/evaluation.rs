@@ -26,6 +26,7 @@ struct Scored {
     /// `None` for a flat outcome.
     correct: Option<bool>,
     confidence: f64,
+    p_up: f64,
 }
 
 /// The rolling metrics (`None` until defined: enough samples, non-zero variance).
@@ -98,10 +99,16 @@ impl Evaluator {
                 realized_return,
                 correct,
                 confidence: p.confidence,
+                p_up: p.p_up,
             });
             scored += 1;
         }
         scored
+    }
+
+    /// `(p_up, realized 10 s return)` of every scored prediction in the window, oldest first.
+    pub fn outcomes(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.window.iter().map(|s| (s.p_up, s.realized_return))
     }
 
     /// The rolling metrics over the window.

@@ -2,7 +2,7 @@
 //! stream and the HTTP API, scored 10 s later against the realized mid.
 //!
 //! Pure modules (no I/O): [`schedule`], [`contract`], [`decision`], [`prediction`], [`evaluation`],
-//! [`slo`], [`health`], [`drift`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
+//! [`slo`], [`health`], [`drift`], [`quality`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
 //! [`tick`] (the loop), [`api`]/[`sse`] (HTTP), composed in [`app`].
 
 pub mod admin;
@@ -18,6 +18,7 @@ pub mod health;
 pub mod hot_path;
 pub mod models;
 pub mod prediction;
+pub mod quality;
 pub mod reload;
 pub mod schedule;
 pub mod slo;

@@ -14,13 +14,16 @@ use crate::store::{HotPathStore, PublishOutcome};
 use crate::supervision::TickLiveness;
 use crate::{health, reload};
 use metrics_schema::InferenceMetrics;
-use metrics_schema::labels::{ErrorType, FallbackReason, HotPathStage, ModelVariant, Stage};
-use metrics_schema::services::inference::{ErrorLabels, FallbackLabels};
+use metrics_schema::labels::{ErrorType, FallbackReason, HotPathStage, ModelRole, ModelVariant, Stage};
+use metrics_schema::services::inference::{ErrorLabels, FallbackLabels, RoleLabels};
 use std::collections::VecDeque;
 use std::time::Duration;
 use svc_kit::health::Health;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+
+/// Moved windows needed before the live quality scores are exported (NaN before).
+pub const LIVE_MIN_MOVED: usize = 30;
 
 /// Re-anchor the timer when a tick fires further than this from its wall-clock slot.
 const REALIGN_TOLERANCE_US: i64 = 50_000;
@@ -232,6 +235,21 @@ impl<S: HotPathStore> TickLoop<S> {
         }
         let s = self.evaluator.snapshot();
         let m = &self.metrics;
+        // Issue 17 item 2: the serving model is the champion (no challenger runs yet).
+        let q = crate::quality::quality(self.evaluator.outcomes(), LIVE_MIN_MOVED);
+        m.scored_predictions
+            .get_or_create(&RoleLabels {
+                model: ModelRole::Champion,
+            })
+            .inc_by(scored as u64);
+        m.live_quality(
+            ModelRole::Champion,
+            q.moved,
+            q.accuracy,
+            q.log_loss,
+            q.brier,
+            q.calibration_error,
+        );
         for _ in 0..scored {
             if let Some(v) = s.directional_accuracy {
                 m.directional_accuracy.observe(v);

@@ -18,6 +18,7 @@ label_set!(VariantLabels {
     variant: ModelVariant
 });
 label_set!(ApiRouteLabels { route: ApiRoute });
+label_set!(RoleLabels { model: ModelRole });
 label_set!(DriftLabels {
     feature: DriftFeature
 });
@@ -214,6 +215,36 @@ pub const FEATURE_DRIFT_WINDOW: MetricDef = MetricDef::ours(
     "inference_feature_drift_window_vectors",
     "Live feature vectors in the drift window (restarts at 0 when the ML model changes)",
 );
+const fn live(name: &'static str, help: &'static str) -> MetricDef {
+    MetricDef::ours(Inference, Gauge, name, help).labels(RoleLabels::LABELS)
+}
+pub const LIVE_ACCURACY: MetricDef = live(
+    "inference_model_live_accuracy",
+    "Directional accuracy on moved 10 s windows over the rolling evaluation window (NaN below 30 moved windows)",
+);
+pub const LIVE_LOG_LOSS: MetricDef = live(
+    "inference_model_live_log_loss",
+    "Log-loss of p_up on moved windows over the rolling evaluation window (coin flip: 0.693)",
+);
+pub const LIVE_BRIER: MetricDef = live(
+    "inference_model_live_brier",
+    "Brier score of p_up on moved windows over the rolling evaluation window (coin flip: 0.25)",
+);
+pub const LIVE_CALIBRATION_ERROR: MetricDef = live(
+    "inference_model_live_calibration_error",
+    "Expected calibration error of p_up (10 equal-width bins) on moved windows over the rolling evaluation window",
+);
+pub const LIVE_MOVED_WINDOWS: MetricDef = live(
+    "inference_model_live_moved_windows",
+    "Moved 10 s windows the live scores rest on (the n of their intervals)",
+);
+pub const SCORED_PREDICTIONS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_model_scored_predictions_total",
+    "Predictions scored against the realised mid 10 s later, by model role",
+)
+.labels(RoleLabels::LABELS);
 
 pub const DEFS: &[MetricDef] = &[
     TOTAL_LATENCY,
@@ -242,6 +273,12 @@ pub const DEFS: &[MetricDef] = &[
     HTTP_DURATION,
     FEATURE_DRIFT_PSI,
     FEATURE_DRIFT_WINDOW,
+    LIVE_ACCURACY,
+    LIVE_LOG_LOSS,
+    LIVE_BRIER,
+    LIVE_CALIBRATION_ERROR,
+    LIVE_MOVED_WINDOWS,
+    SCORED_PREDICTIONS,
 ];
 
 /// Typed handles for every inference metric.
@@ -273,6 +310,12 @@ pub struct InferenceMetrics {
     pub http_duration: Family<ApiRouteLabels, Histogram, Buckets>,
     pub feature_drift_psi: Family<DriftLabels, GaugeF>,
     pub feature_drift_window: LazyGauge,
+    pub live_accuracy: Family<RoleLabels, GaugeF>,
+    pub live_log_loss: Family<RoleLabels, GaugeF>,
+    pub live_brier: Family<RoleLabels, GaugeF>,
+    pub live_calibration_error: Family<RoleLabels, GaugeF>,
+    pub live_moved_windows: Family<RoleLabels, GaugeF>,
+    pub scored_predictions: Family<RoleLabels, Counter>,
 }
 
 impl InferenceMetrics {
@@ -304,6 +347,12 @@ impl InferenceMetrics {
             http_duration: histogram_family(reg, &HTTP_DURATION),
             feature_drift_psi: gauge_family(reg, &FEATURE_DRIFT_PSI),
             feature_drift_window: gauge(reg, &FEATURE_DRIFT_WINDOW),
+            live_accuracy: gauge_family(reg, &LIVE_ACCURACY),
+            live_log_loss: gauge_family(reg, &LIVE_LOG_LOSS),
+            live_brier: gauge_family(reg, &LIVE_BRIER),
+            live_calibration_error: gauge_family(reg, &LIVE_CALIBRATION_ERROR),
+            live_moved_windows: gauge_family(reg, &LIVE_MOVED_WINDOWS),
+            scored_predictions: counter_family(reg, &SCORED_PREDICTIONS),
         }
     }
 
@@ -329,6 +378,27 @@ impl InferenceMetrics {
                 .get_or_create(&ApiErrorLabels { route, class })
                 .inc();
         }
+    }
+
+    /// Set the live quality gauges of one model role (`None`: unknown, exported as NaN).
+    pub fn live_quality(
+        &self,
+        model: ModelRole,
+        moved: usize,
+        accuracy: Option<f64>,
+        log_loss: Option<f64>,
+        brier: Option<f64>,
+        calibration_error: Option<f64>,
+    ) {
+        let l = RoleLabels { model };
+        let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        self.live_moved_windows.get_or_create(&l).set(moved as f64);
+        self.live_accuracy.get_or_create(&l).set(nan(accuracy));
+        self.live_log_loss.get_or_create(&l).set(nan(log_loss));
+        self.live_brier.get_or_create(&l).set(nan(brier));
+        self.live_calibration_error
+            .get_or_create(&l)
+            .set(nan(calibration_error));
     }
 
     /// Mark `variant` as the one serving (and the other as not).
