@@ -141,6 +141,9 @@ impl LeaseGate {
                             None => self.initial.clone(),
                         };
                         tracing::info!(%shard, fence, ?start, "shard lease acquired");
+                        if let Err(e) = self.store.ensure_control_stream().await {
+                            tracing::warn!(error = %e, "could not create the control stream (retried at the next lease)");
+                        }
                         let held = Arc::new(AtomicBool::new(true));
                         let claim = Claim {
                             token: token.clone(),

@@ -251,6 +251,10 @@ impl Pipeline {
 
     async fn on_tick(&mut self) {
         self.publish_gauges();
+        let dropped = self.state.take_levels_dropped();
+        if dropped > 0 {
+            self.metrics.book_levels_dropped.inc_by(dropped);
+        }
         self.check_leases();
         if self.cursors.is_empty() || self.replaying() {
             return;

@@ -60,6 +60,8 @@ pub struct MarketState {
     reanchors: u64,
     notes: Vec<Note>,
     anchor_changed: bool,
+    /// `sync.levels_dropped()` already handed to the metric.
+    levels_dropped_reported: u64,
 }
 
 impl MarketState {
@@ -82,6 +84,7 @@ impl MarketState {
             reanchors: 0,
             notes: Vec::new(),
             anchor_changed: true,
+            levels_dropped_reported: 0,
         }
     }
 
@@ -122,6 +125,14 @@ impl MarketState {
 
     pub fn drain_notes(&mut self) -> std::vec::Drain<'_, Note> {
         self.notes.drain(..)
+    }
+
+    /// Book levels dropped by the per-side depth cap since the last call (for a counter).
+    pub fn take_levels_dropped(&mut self) -> u64 {
+        let total = self.sync.levels_dropped();
+        let new = total.saturating_sub(self.levels_dropped_reported);
+        self.levels_dropped_reported = total;
+        new
     }
 
     /// True once since the last call when the anchor (epoch or state) changed.

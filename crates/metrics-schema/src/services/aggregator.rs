@@ -122,6 +122,13 @@ pub const STATE_REPAIRS: MetricDef = MetricDef::ours(
 )
 .labels(RepairLabels::LABELS);
 
+pub const BOOK_LEVELS_DROPPED: MetricDef = MetricDef::ours(
+    Aggregator,
+    Counter,
+    "aggregator_book_levels_dropped_total",
+    "Order book levels not kept because a side was at its depth cap (market::DEFAULT_MAX_LEVELS_PER_SIDE)",
+);
+
 pub const DEFS: &[MetricDef] = &[
     REDIS_OPERATIONS,
     REDIS_OPERATION_DURATION,
@@ -138,6 +145,7 @@ pub const DEFS: &[MetricDef] = &[
     ERRORS,
     FEATURE_COMPLETENESS,
     STATE_REPAIRS,
+    BOOK_LEVELS_DROPPED,
 ];
 
 /// Typed handles for every aggregator metric.
@@ -158,6 +166,7 @@ pub struct AggregatorMetrics {
     pub errors: Family<ErrorLabels, Counter>,
     pub feature_completeness: LazyGauge,
     pub state_repairs: Family<RepairLabels, Counter>,
+    pub book_levels_dropped: Counter,
 }
 
 impl AggregatorMetrics {
@@ -178,6 +187,7 @@ impl AggregatorMetrics {
             errors: counter_family(reg, &ERRORS),
             feature_completeness: gauge(reg, &FEATURE_COMPLETENESS),
             state_repairs: counter_family(reg, &STATE_REPAIRS),
+            book_levels_dropped: counter(reg, &BOOK_LEVELS_DROPPED),
         }
     }
 
