@@ -34,6 +34,11 @@ PANEL_NAN_OK = {
     'job:aggregator_reanchor_duration_seconds:p95_10m':
         'p95 of re-anchor durations: the only re-anchor (the start-up sync) happened before the first '
         'scrape, so rate() of its buckets is 0 and histogram_quantile answers NaN.',
+    'max by (feature) (inference_feature_drift_psi)':
+        'feature drift PSI is NaN until the window holds 150 live vectors (5 min at one tick per 2 s, '
+        'services/inference/src/drift.rs); the steady phase is shorter than that.',
+    'topk(5, max by (feature) (inference_feature_drift_psi))':
+        'the same PSI series as the drift panel: NaN until 150 live vectors (5 min of ticks).',
     'job:ingestor_rest_api_duration_seconds:p95_5m':
         'p95 of REST call durations: the only call (the start-up snapshot) happened before the first '
         'scrape, so rate() of its buckets is 0 and histogram_quantile answers NaN.',
