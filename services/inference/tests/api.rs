@@ -14,16 +14,7 @@ use svc_kit::testing::servers::RedisServer;
 fn api_serves_latest_and_a_bounded_newest_first_list() {
     let redis = RedisServer::start().unwrap();
     let _writer = FeatureWriter::start(redis.port);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "200"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
-            ("INFERENCE__PREDICTIONS__HISTORY", "5"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 200, &[("INFERENCE__PREDICTIONS__HISTORY", "5")]);
     wait_for(Duration::from_secs(10), "six predictions", || {
         let (_, l) = get_json(svc.base(), "/v1/predictions?limit=5");
         (l.as_array().map(Vec::len) == Some(5)).then_some(())
@@ -50,15 +41,7 @@ fn api_serves_latest_and_a_bounded_newest_first_list() {
 fn sse_stream_pushes_each_prediction_and_ends_on_shutdown() {
     let redis = RedisServer::start().unwrap();
     let _writer = FeatureWriter::start(redis.port);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "200"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 200, &[]);
     let addr = svc.base().trim_start_matches("http://").to_string();
     let mut s = TcpStream::connect(&addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -137,16 +120,7 @@ fn without_redis_or_model_the_service_runs_and_reports_fallback_and_disconnected
 fn api_requests_errors_and_latency_are_exported_per_bounded_route() {
     let redis = RedisServer::start().unwrap();
     let _writer = FeatureWriter::start(redis.port);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "200"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
-            ("INFERENCE__PREDICTIONS__HISTORY", "5"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 200, &[("INFERENCE__PREDICTIONS__HISTORY", "5")]);
     wait_for(Duration::from_secs(10), "a first prediction", || {
         (http(svc.base(), "GET", "/v1/predictions/latest", "").0 == 200).then_some(())
     });

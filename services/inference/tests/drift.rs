@@ -72,15 +72,7 @@ fn live_vectors_give_a_psi_per_feature_against_the_committed_models_training_dis
 fn a_model_without_a_training_distribution_exports_no_psi() {
     let redis = RedisServer::start().unwrap();
     let _writer = FeatureWriter::start(redis.port);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "100"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "50"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 100, &[]);
     wait_for(Duration::from_secs(10), "ten predictions", || {
         (svc.metric("inference_predictions_total") >= 10.0).then_some(())
     });

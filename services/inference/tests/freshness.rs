@@ -22,15 +22,7 @@ fn wait_reason(svc: &Service, what: &str, served_by: &str, reason: Option<&str>)
 fn predictions_on_an_old_market_fall_back_with_a_bounded_reason_and_carry_the_market_age() {
     let redis = RedisServer::start().unwrap();
     let writer = FeatureWriter::start(redis.port);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "200"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 200, &[]);
     let p = wait_reason(&svc, "ml on fresh features", "ml", None);
     assert!(p["market_age_ms"].as_f64().unwrap() < 1_000.0, "{p}");
 
@@ -81,16 +73,7 @@ fn market_time_check_can_be_disabled_for_replays_of_old_recordings() {
     let redis = RedisServer::start().unwrap();
     let writer = FeatureWriter::start(redis.port);
     writer.set(Mode::MarketLag);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "200"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
-            ("INFERENCE__TICK__MAX_MARKET_AGE_MS", "0"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 200, &[("INFERENCE__TICK__MAX_MARKET_AGE_MS", "0")]);
     let p = wait_reason(&svc, "ml with the market check off", "ml", None);
     assert!(p["market_age_ms"].as_f64().unwrap() > 29_000.0, "{p}");
 }

@@ -14,15 +14,7 @@ fn live_quality_of_the_champion_is_scored_against_the_realised_direction() {
     let redis = RedisServer::start().unwrap();
     // Mid +0.5 USD per 200 ms: every 10 s window moves up by ~4 bp (a moved window).
     let _writer = FeatureWriter::start(redis.port);
-    let svc = start_service(
-        &redis.url(),
-        Some("ml.onnx"),
-        Some("baseline.onnx"),
-        &[
-            ("INFERENCE__TICK__INTERVAL_MS", "200"),
-            ("INFERENCE__TICK__REDIS_TIMEOUT_MS", "100"),
-        ],
-    );
+    let svc = start_ticking(&redis.url(), 200, &[]);
     let champion = |name: &str| svc.metric(&format!("{name}{{model=\"champion\"}}"));
     assert!(
         champion("inference_model_live_accuracy").is_nan(),

@@ -272,6 +272,19 @@ impl Service {
 }
 
 /// Starts the binary with `ml` (a fixture name, or `None` for no file) and `baseline` fixtures.
+/// The service with the ml + baseline fixtures, ticking every `interval_ms` with a Redis timeout of
+/// half of it (what most behaviour tests need), plus `extra` settings.
+pub fn start_ticking(redis_url: &str, interval_ms: u64, extra: &[(&str, &str)]) -> Service {
+    let interval = interval_ms.to_string();
+    let timeout = (interval_ms / 2).to_string();
+    let mut env = vec![
+        ("INFERENCE__TICK__INTERVAL_MS", interval.as_str()),
+        ("INFERENCE__TICK__REDIS_TIMEOUT_MS", timeout.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    start_service(redis_url, Some("ml.onnx"), Some("baseline.onnx"), &env)
+}
+
 pub fn start_service(
     redis_url: &str,
     ml: Option<&str>,
