@@ -219,7 +219,7 @@ TXT
   Predictions (inference: one every 2 s, about the mid 10 s ahead):
     curl -s http://127.0.0.1:$INFERENCE_PORT/v1/predictions/latest
     curl -sN http://127.0.0.1:$INFERENCE_PORT/v1/predictions/stream
-    redis-cli --tls --cacert $redis_dir/tls/ca.pem -p $REDIS_PORT --user inference --pass $(cat "$redis_dir/pw/inference") --no-auth-warning XREVRANGE '{BTCUSDT}:predictions' + - COUNT 1
+    redis-cli --tls --cacert $redis_dir/tls/ca.pem -p $REDIS_PORT --user inference --pass "\$(cat $redis_dir/pw/inference)" --no-auth-warning XREVRANGE '{BTCUSDT}:predictions' + - COUNT 1
   (Redis: TLS + ACL users as in ECS; throwaway local passwords in $redis_dir/pw/)
   Live view:   ${watch_env}make watch    (prediction, its outcome 10 s later, accuracy, health, alerts; q quits)
   Alerts:      ${alerts_env}make alerts   (what was delivered and what is firing now)

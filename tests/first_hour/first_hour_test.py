@@ -207,7 +207,10 @@ def services_phase(env, run_dir, ports, summary, profile):
             check('the prediction carries direction, p_up, served_by', {'direction', 'p_up', 'served_by'} <= set(p), r.stdout)
     redis = [line.strip() for line in summary.splitlines() if line.strip().startswith('redis-cli ')]
     if check('the closing summary shows how to read the predictions stream in Redis', redis, summary):
-        r = subprocess.run(shlex.split(redis[0]), capture_output=True, text=True, timeout=10)
+        secret = open(os.path.join(run_dir, 'redis-secure', 'pw', 'inference')).read().strip()
+        check('the summary never prints a Redis password (it reads the file when the command runs)',
+              secret and secret not in summary, redis[0])
+        r = subprocess.run(['bash', '-c', redis[0]], capture_output=True, text=True, timeout=10)
         check('the summary\'s redis-cli command returns the newest stream entry', r.returncode == 0 and '"p_up"' in r.stdout,
               f'{redis[0]} -> {r.stdout[-500:]} {r.stderr[-500:]}')
     if stream:
