@@ -66,34 +66,7 @@ async fn all_shards(kc: &Client) -> Vec<String> {
 
 /// Last record sequence of `shard` (None when it has no records).
 async fn last_seq_of(kc: &Client, shard: &str) -> Option<String> {
-    let mut it = kc
-        .get_shard_iterator()
-        .stream_name(STREAM)
-        .shard_id(shard)
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .unwrap()
-        .shard_iterator()
-        .map(str::to_string);
-    let mut last = None;
-    while let Some(i) = it {
-        let r = kc
-            .get_records()
-            .shard_iterator(i)
-            .limit(10_000)
-            .send()
-            .await
-            .unwrap();
-        if let Some(rec) = r.records().last() {
-            last = Some(rec.sequence_number().to_string());
-        }
-        if r.records().is_empty() {
-            break;
-        }
-        it = r.next_shard_iterator().map(str::to_string);
-    }
-    last
+    last_sequence_of(kc, STREAM, shard).await
 }
 
 fn last_update_id(events: &[OwnedEvent]) -> u64 {

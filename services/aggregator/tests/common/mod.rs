@@ -332,6 +332,11 @@ where
 pub async fn last_sequence(c: &Client, stream: &str) -> String {
     let shards = c.list_shards().stream_name(stream).send().await.unwrap();
     let shard = shards.shards()[0].shard_id().to_string();
+    last_sequence_of(c, stream, &shard).await.unwrap_or_default()
+}
+
+/// The last record's sequence number in one shard (None when it has no records).
+pub async fn last_sequence_of(c: &Client, stream: &str, shard: &str) -> Option<String> {
     let mut it = c
         .get_shard_iterator()
         .stream_name(stream)
@@ -342,7 +347,7 @@ pub async fn last_sequence(c: &Client, stream: &str) -> String {
         .unwrap()
         .shard_iterator()
         .map(str::to_string);
-    let mut last = String::new();
+    let mut last = None;
     while let Some(i) = it {
         let r = c
             .get_records()
@@ -352,7 +357,7 @@ pub async fn last_sequence(c: &Client, stream: &str) -> String {
             .await
             .unwrap();
         if let Some(rec) = r.records().last() {
-            last = rec.sequence_number().to_string();
+            last = Some(rec.sequence_number().to_string());
         }
         if r.records().is_empty() {
             break;
