@@ -12,22 +12,13 @@ use exchange_sim::Speed;
 use fred::prelude::*;
 use fred::types::InfoKind;
 use metrics_schema::IngestorMetrics;
-use metrics_schema::labels::{ErrorType, HttpStatus, RestEndpoint, Stage};
-use metrics_schema::services::ingestor::{ErrorLabels, RestCallLabels};
+use metrics_schema::labels::{ErrorType, Stage};
+use metrics_schema::services::ingestor::ErrorLabels;
 use pipeline_events::OwnedEvent;
 use std::time::Duration;
 use svc_kit::testing::servers::RedisServer;
 
 const KEY: &str = "{BTCUSDT}:control";
-
-fn rest_ok(m: &IngestorMetrics) -> u64 {
-    m.rest_api_calls
-        .get_or_create(&RestCallLabels {
-            endpoint: RestEndpoint::Depth,
-            status: HttpStatus::Ok,
-        })
-        .get()
-}
 
 fn malformed(m: &IngestorMetrics) -> u64 {
     m.errors

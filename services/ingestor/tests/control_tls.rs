@@ -9,23 +9,11 @@ mod common;
 use common::*;
 use exchange_sim::Speed;
 use fred::prelude::*;
-use metrics_schema::IngestorMetrics;
-use metrics_schema::labels::{HttpStatus, RestEndpoint};
-use metrics_schema::services::ingestor::RestCallLabels;
 use pipeline_events::OwnedEvent;
 use std::time::Duration;
 use svc_kit::testing::secure_redis::SecureRedis;
 
 const KEY: &str = "{BTCUSDT}:control";
-
-fn rest_ok(m: &IngestorMetrics) -> u64 {
-    m.rest_api_calls
-        .get_or_create(&RestCallLabels {
-            endpoint: RestEndpoint::Depth,
-            status: HttpStatus::Ok,
-        })
-        .get()
-}
 
 async fn snapshots(rig: &Rig) -> usize {
     events(&read_all(&rig.client, STREAM).await)

@@ -218,3 +218,13 @@ pub fn messages(m: &metrics_schema::IngestorMetrics) -> u64 {
         })
         .sum()
 }
+
+/// Successful REST depth calls counted by the ingestor.
+pub fn rest_ok(m: &metrics_schema::IngestorMetrics) -> u64 {
+    m.rest_api_calls
+        .get_or_create(&metrics_schema::services::ingestor::RestCallLabels {
+            endpoint: metrics_schema::labels::RestEndpoint::Depth,
+            status: metrics_schema::labels::HttpStatus::Ok,
+        })
+        .get()
+}
