@@ -64,6 +64,33 @@ fn redis_states_follow_the_latest_round_trip_and_recent_failures() {
     assert_eq!((level, word), (Level::Degraded, "disconnected"));
 }
 
+/// CI (stop 21) failed `ticks::fresh_features…`: `redis_connectivity` read `degraded` on a busy
+/// host because the health word judged the latest read alone. One slow read is noise; a window
+/// whose median read is slow is a condition.
+#[test]
+fn one_slow_read_is_noise_a_slow_median_is_degraded() {
+    let mut w = RedisWindow::default();
+    for _ in 0..14 {
+        w.push(true, 0.0003);
+    }
+    w.push(true, 0.040);
+    assert_eq!(redis(true, w.failures(), w.median_read(), None).1, "connected");
+    for _ in 0..7 {
+        w.push(true, 0.008);
+    }
+    let (_, word, detail) = redis(true, w.failures(), w.median_read(), None);
+    assert_eq!(word, "degraded");
+    assert!(detail.unwrap().contains("median 8.0 ms"));
+    // The window slides: 15 fast reads later the slow ones are gone; failed reads never count
+    // as durations but do count as failures.
+    for _ in 0..REDIS_WINDOW {
+        w.push(true, 0.0004);
+    }
+    assert_eq!(w.median_read(), Some(0.0004));
+    w.push(false, 0.0);
+    assert_eq!((w.failures(), w.median_read()), (1, Some(0.0004)));
+}
+
 #[test]
 fn feature_pipeline_words_follow_the_fallback_reason() {
     let now = 100_000_000;

@@ -16,7 +16,6 @@ use crate::{health, reload};
 use metrics_schema::InferenceMetrics;
 use metrics_schema::labels::{ErrorType, FallbackReason, HotPathStage, ModelRole, ModelVariant, Stage};
 use metrics_schema::services::inference::{ErrorLabels, FallbackLabels, RoleLabels};
-use std::collections::VecDeque;
 use std::time::Duration;
 use svc_kit::health::Health;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -35,8 +34,8 @@ pub struct TickLoop<S> {
     pub interval_us: i64,
     pub evaluator: Evaluator,
     pub slo: SloWindow,
-    /// Outcomes (round trip ok?) of the last 15 ticks (30 s at 2 s).
-    recent_redis: VecDeque<bool>,
+    /// Redis outcomes of the last ticks, for the health word.
+    recent_redis: health::RedisWindow,
     last_slot: i64,
     variant_seen: Option<Variant>,
     liveness: TickLiveness,
@@ -76,7 +75,7 @@ impl<S: HotPathStore> TickLoop<S> {
             interval_us,
             evaluator,
             slo,
-            recent_redis: VecDeque::with_capacity(16),
+            recent_redis: health::RedisWindow::default(),
             last_slot: i64::MIN,
             variant_seen: None,
             liveness: TickLiveness::new(),
@@ -268,16 +267,14 @@ impl<S: HotPathStore> TickLoop<S> {
 
     fn update_health(&mut self, o: &TickOutcome) {
         let ok = !matches!(o.read, ReadResult::Unavailable(_)) && o.published.is_ok();
-        if self.recent_redis.len() == 15 {
-            self.recent_redis.pop_front();
-        }
-        self.recent_redis.push_back(ok);
-        let failures = self.recent_redis.iter().filter(|ok| !**ok).count() as u32;
+        self.recent_redis.push(ok, o.timings.read);
+        let failures = self.recent_redis.failures();
         let err = match (&o.read, &o.published) {
             (ReadResult::Unavailable(e), _) | (_, Err(e)) => Some(e.to_string()),
             _ => None,
         };
-        let (l, w, d) = health::redis(ok, failures, Some(o.timings.read), err.as_deref());
+        let median = self.recent_redis.median_read();
+        let (l, w, d) = health::redis(ok, failures, median, err.as_deref());
         self.health.set(health::REDIS, l, w, d);
         let (l, w, d) = health::features(o.checked, o.read.snapshot(), o.read_done_us);
         self.health.set(health::FEATURES, l, w, d);
