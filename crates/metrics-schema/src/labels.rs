@@ -258,6 +258,8 @@ label_enum!(
         PredictionsStream => "predictions_stream",
         Model => "model",
         AdminVariant => "admin_variant",
+        AdminPromote => "admin_promote",
+        AdminRollback => "admin_rollback",
         Other => "other",
     }
 );
@@ -303,6 +305,22 @@ label_enum!(
 
 label_enum!(
     /// Role of a model in the live comparison: the one serving (`champion`) or one scored in shadow
-    /// (`challenger`, issue 17; no challenger exists yet, so its series stay NaN / 0).
+    /// (`challenger`, issue 17; NaN / 0 while no challenger is loaded).
     ModelRole { Champion => "champion", Challenger => "challenger" }
+);
+
+label_enum!(
+    /// A model lifecycle switch (issue 17): an admin promotion of the challenger, an admin rollback to
+    /// the previous champion, or a promotion decided by the automatic policy.
+    LifecycleAction { Promote => "promote", Rollback => "rollback", AutoPromote => "auto_promote" }
+);
+
+label_enum!(
+    /// What became of one challenger run in shadow: published to its stream, the model failed, or
+    /// the stream write failed (the champion's prediction is never affected).
+    ShadowOutcome {
+        Published => "published",
+        ModelError => "model_error",
+        PublishError => "publish_error",
+    }
 );

@@ -19,6 +19,12 @@ label_set!(VariantLabels {
 });
 label_set!(ApiRouteLabels { route: ApiRoute });
 label_set!(RoleLabels { model: ModelRole });
+label_set!(LifecycleLabels {
+    action: LifecycleAction
+});
+label_set!(ShadowLabels {
+    outcome: ShadowOutcome
+});
 label_set!(DriftLabels {
     feature: DriftFeature
 });
@@ -245,6 +251,20 @@ pub const SCORED_PREDICTIONS: MetricDef = MetricDef::ours(
     "Predictions scored against the realised mid 10 s later, by model role",
 )
 .labels(RoleLabels::LABELS);
+pub const MODEL_PROMOTIONS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_model_promotions_total",
+    "Champion switches: admin promotions of the challenger, admin rollbacks, automatic promotions",
+)
+.labels(LifecycleLabels::LABELS);
+pub const CHALLENGER_RUNS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_challenger_runs_total",
+    "Challenger runs in shadow after the champion published, by outcome",
+)
+.labels(ShadowLabels::LABELS);
 
 pub const DEFS: &[MetricDef] = &[
     TOTAL_LATENCY,
@@ -279,6 +299,8 @@ pub const DEFS: &[MetricDef] = &[
     LIVE_CALIBRATION_ERROR,
     LIVE_MOVED_WINDOWS,
     SCORED_PREDICTIONS,
+    MODEL_PROMOTIONS,
+    CHALLENGER_RUNS,
 ];
 
 /// Typed handles for every inference metric.
@@ -316,6 +338,8 @@ pub struct InferenceMetrics {
     pub live_calibration_error: Family<RoleLabels, GaugeF>,
     pub live_moved_windows: Family<RoleLabels, GaugeF>,
     pub scored_predictions: Family<RoleLabels, Counter>,
+    pub model_promotions: Family<LifecycleLabels, Counter>,
+    pub challenger_runs: Family<ShadowLabels, Counter>,
 }
 
 impl InferenceMetrics {
@@ -353,6 +377,8 @@ impl InferenceMetrics {
             live_calibration_error: gauge_family(reg, &LIVE_CALIBRATION_ERROR),
             live_moved_windows: gauge_family(reg, &LIVE_MOVED_WINDOWS),
             scored_predictions: counter_family(reg, &SCORED_PREDICTIONS),
+            model_promotions: counter_family(reg, &MODEL_PROMOTIONS),
+            challenger_runs: counter_family(reg, &CHALLENGER_RUNS),
         }
     }
 
