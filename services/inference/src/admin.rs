@@ -73,6 +73,15 @@ impl AdminToken {
     pub fn is_enabled(&self) -> bool {
         self.0.is_some()
     }
+
+    /// Who acted, for the lifecycle audit log: `admin-token:<first 8 hex of FNV-1a(token)>` (tells
+    /// tokens apart across a rotation without revealing one), `none` when disabled.
+    pub fn identity(&self) -> String {
+        match &self.0 {
+            Some(t) => format!("admin-token:{:08x}", crate::models::fnv1a(t) >> 32),
+            None => "none".into(),
+        }
+    }
 }
 
 /// Equality that takes the same time wherever the inputs differ (length differences included:
@@ -203,5 +212,11 @@ mod tests {
             Err(TokenError::Read { .. })
         ));
         assert_eq!(format!("{t:?}"), "AdminToken(<set>)");
+        let id = t.identity();
+        assert!(
+            id.starts_with("admin-token:") && id.len() == 20 && !id.contains("from-file"),
+            "{id}"
+        );
+        assert_ne!(id, AdminToken::from_text("other").identity());
     }
 }

@@ -7,6 +7,8 @@
 //! * `POST /v1/admin/variant` `{"variant":"ml"|"baseline"}` — switch the serving variant at runtime;
 //!   needs `Authorization: Bearer <admin token>` and `Content-Type: application/json` ([`admin`];
 //!   403 when no token is configured, 401 for a missing or wrong token, 415 for another body type)
+//! * `POST /v1/admin/promote`, `POST /v1/admin/rollback` — champion switches, same authentication
+//!   ([`crate::lifecycle_api`], [`crate::promotion`])
 //!
 //! Every answered request is counted per route ([`route_label`]: a closed enum, unknown paths are
 //! `other`) in `inference_http_requests_total`, timed to its response headers in
@@ -22,7 +24,7 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Limited};
 use hyper::{Method, Response, StatusCode};
 use metrics_schema::InferenceMetrics;
-use metrics_schema::labels::ApiRoute;
+use metrics_schema::labels::{ApiRoute, LifecycleAction};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::{Arc, OnceLock};
@@ -63,6 +65,8 @@ pub fn route_label(path: &str) -> ApiRoute {
         "/v1/predictions/stream" => ApiRoute::PredictionsStream,
         "/v1/model" => ApiRoute::Model,
         "/v1/admin/variant" => ApiRoute::AdminVariant,
+        "/v1/admin/promote" => ApiRoute::AdminPromote,
+        "/v1/admin/rollback" => ApiRoute::AdminRollback,
         _ => ApiRoute::Other,
     }
 }
@@ -108,20 +112,27 @@ struct VariantRequest {
     variant: String,
 }
 
-async fn set_variant(shared: &Shared, token: &AdminToken, req: Request) -> Response<Body> {
-    if let Err(refused) = admin::authorize(token, req.headers()) {
-        tracing::warn!(
-            status = refused.status.as_u16(),
-            "admin request refused: {}",
-            refused.message
+/// The refusal answer when an admin request is not authorised.
+fn refused(token: &AdminToken, req: &Request) -> Option<Response<Body>> {
+    let refused = admin::authorize(token, req.headers()).err()?;
+    tracing::warn!(
+        status = refused.status.as_u16(),
+        path = req.uri().path(),
+        "admin request refused: {}",
+        refused.message
+    );
+    let mut resp = error(refused.status, refused.message);
+    if refused.status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer"),
         );
-        let mut resp = error(refused.status, refused.message);
-        if refused.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                hyper::header::WWW_AUTHENTICATE,
-                hyper::header::HeaderValue::from_static("Bearer"),
-            );
-        }
+    }
+    Some(resp)
+}
+
+async fn set_variant(shared: &Shared, token: &AdminToken, req: Request) -> Response<Body> {
+    if let Some(resp) = refused(token, &req) {
         return resp;
     }
     let body = match Limited::new(req.into_body(), MAX_ADMIN_BODY).collect().await {
@@ -148,6 +159,7 @@ async fn set_variant(shared: &Shared, token: &AdminToken, req: Request) -> Respo
 
 fn model_info(shared: &Shared) -> Response<Body> {
     let v = shared.variant();
+    let (champion, challenger, lifecycle) = crate::lifecycle_api::model_parts(shared);
     json(
         StatusCode::OK,
         &json!({
@@ -158,11 +170,32 @@ fn model_info(shared: &Shared) -> Response<Body> {
             "feature_version": features::FEATURE_VERSION,
             "feature_signature": features::feature_list_signature(),
             "last_run_error": shared.run_error(),
+            "champion": champion,
+            "challenger": challenger,
+            "lifecycle": lifecycle,
         }),
     )
 }
 
-async fn route(shared: Arc<Shared>, token: Arc<AdminToken>, req: Request) -> Response<Body> {
+async fn switch(
+    shared: &Arc<Shared>,
+    token: &AdminToken,
+    metrics: &OnceLock<InferenceMetrics>,
+    req: Request,
+    action: LifecycleAction,
+) -> Response<Body> {
+    match refused(token, &req) {
+        Some(resp) => resp,
+        None => crate::lifecycle_api::switch(shared, token, metrics.get().cloned(), req, action).await,
+    }
+}
+
+async fn route(
+    shared: Arc<Shared>,
+    token: Arc<AdminToken>,
+    metrics: Arc<OnceLock<InferenceMetrics>>,
+    req: Request,
+) -> Response<Body> {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
     match req.uri().path() {
         "/v1/predictions/latest" if get => match shared.latest() {
@@ -176,10 +209,16 @@ async fn route(shared: Arc<Shared>, token: Arc<AdminToken>, req: Request) -> Res
         "/v1/predictions/stream" if get => sse::response(&shared),
         "/v1/model" if get => model_info(&shared),
         "/v1/admin/variant" if req.method() == Method::POST => set_variant(&shared, &token, req).await,
+        "/v1/admin/promote" if req.method() == Method::POST => {
+            switch(&shared, &token, &metrics, req, LifecycleAction::Promote).await
+        }
+        "/v1/admin/rollback" if req.method() == Method::POST => {
+            switch(&shared, &token, &metrics, req, LifecycleAction::Rollback).await
+        }
         "/v1/predictions/latest" | "/v1/predictions" | "/v1/predictions/stream" | "/v1/model" => {
             method_not_allowed("GET, HEAD")
         }
-        "/v1/admin/variant" => method_not_allowed("POST"),
+        "/v1/admin/variant" | "/v1/admin/promote" | "/v1/admin/rollback" => method_not_allowed("POST"),
         _ => not_found(),
     }
 }
@@ -188,7 +227,7 @@ impl Routes for Api {
     fn call(&self, req: Request) -> BoxFuture<Response<Body>> {
         let label = route_label(req.uri().path());
         let metrics = self.metrics.clone();
-        let answer = route(self.shared.clone(), self.admin.clone(), req);
+        let answer = route(self.shared.clone(), self.admin.clone(), metrics.clone(), req);
         Box::pin(async move {
             let start = Instant::now();
             let resp = answer.await;
@@ -222,6 +261,8 @@ mod tests {
         assert_eq!(route_label("/v1/predictions/stream"), ApiRoute::PredictionsStream);
         assert_eq!(route_label("/v1/model"), ApiRoute::Model);
         assert_eq!(route_label("/v1/admin/variant"), ApiRoute::AdminVariant);
+        assert_eq!(route_label("/v1/admin/promote"), ApiRoute::AdminPromote);
+        assert_eq!(route_label("/v1/admin/rollback"), ApiRoute::AdminRollback);
         for unknown in [
             "/",
             "/v1/predictions/",

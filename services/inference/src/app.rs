@@ -7,7 +7,9 @@ use crate::config::{Config, ENV_MODEL_VARIANT, ENV_REDIS_AUTH_TOKEN};
 use crate::decision::Limits;
 use crate::evaluation::Evaluator;
 use crate::hot_path::HotPath;
+use crate::lifecycle::Lifecycle;
 use crate::models::ModelStore;
+use crate::shadow::{ChallengerStream, Shadow};
 use crate::slo::SloWindow;
 use crate::state::{Published, Shared};
 
@@ -25,14 +27,17 @@ use svc_kit::shell::Shell;
 pub async fn run(cfg: Config) -> Result<(), RunError> {
     let shutdown = svc_kit::shutdown::on_signals();
     let variant = cfg.effective_variant(std::env::var(ENV_MODEL_VARIANT).ok().as_deref());
-    let shared = Arc::new(Shared::new(
-        cfg.symbol.clone(),
-        ModelStore::new(cfg.model.path.clone(), cfg.model.baseline_file()),
-        variant,
-        cfg.predictions.history,
-        cfg.predictions.max_sse_subscribers,
-        shutdown.clone(),
-    ));
+    let shared = Arc::new(
+        Shared::new(
+            cfg.symbol.clone(),
+            ModelStore::new(cfg.model.path.clone(), cfg.model.baseline_file()),
+            variant,
+            cfg.predictions.history,
+            cfg.predictions.max_sse_subscribers,
+            shutdown.clone(),
+        )
+        .with_lifecycle(Lifecycle::new(cfg.lifecycle.clone(), &cfg.model.path)),
+    );
     let admin = AdminToken::from_env(&cfg.admin)?;
     if !admin.is_enabled() {
         tracing::warn!("no admin token configured: POST /v1/admin/* answers 403");
@@ -90,6 +95,13 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         Duration::from_millis(cfg.model.reload_poll_ms),
         shutdown.clone(),
     ));
+    // Issue 17: the challenger's stream shares the hot path's connection (written after each tick).
+    let challenger_stream = ChallengerStream::new(
+        store.client().clone(),
+        &cfg.symbol,
+        cfg.lifecycle.challenger_stream_maxlen,
+        cfg.tick.redis_timeout(),
+    );
     let hot = HotPath {
         store,
         shared: shared.clone(),
@@ -107,7 +119,11 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         interval_us,
         Evaluator::new(cfg.evaluation.window, cfg.evaluation.min_samples, interval_us * 2),
         SloWindow::new(i64::try_from(cfg.evaluation.slo_window_hours).unwrap_or(720) * 3_600_000_000),
-    );
+    )
+    .with_shadow(Shadow::new(
+        Evaluator::new(cfg.evaluation.window, cfg.evaluation.min_samples, interval_us * 2),
+        Some(challenger_stream),
+    ));
     // Ready once the first tick completed; unhealthy when none completed for 3 intervals.
     let watcher = tokio::spawn(supervision::watch(
         h.clone(),

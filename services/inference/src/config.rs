@@ -2,6 +2,7 @@
 //! unprefixed variables the deploy guide promises: `MODEL_VARIANT=ml|baseline` (overrides
 //! `model.variant`) and the secret `REDIS_AUTH_TOKEN` (never part of the printed config).
 
+pub use crate::lifecycle::LifecycleConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct Config {
     pub predictions: PredictionsConfig,
     pub evaluation: EvaluationConfig,
     pub admin: AdminConfig,
+    /// Challenger, promotion, rollback, audit log, automatic policy (issue 17).
+    pub lifecycle: LifecycleConfig,
 }
 
 /// The admin endpoints (`POST /v1/admin/*`).
@@ -135,6 +138,7 @@ impl Default for Config {
             predictions: PredictionsConfig::default(),
             evaluation: EvaluationConfig::default(),
             admin: AdminConfig::default(),
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }
@@ -321,6 +325,7 @@ impl Validate for Config {
             "predictions.max_sse_subscribers",
             format!("must be in [1, 10000], got {}", p.max_sse_subscribers),
         );
+        self.lifecycle.validate(self.evaluation.window, errors);
         let e = &self.evaluation;
         check(
             errors,

@@ -68,6 +68,12 @@ impl Evaluator {
         self.pending.push_back(p);
     }
 
+    /// Forgets every pending and scored prediction (a new model in the role starts afresh).
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        self.window.clear();
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.len()
     }

@@ -83,7 +83,8 @@ pub struct HotPath<S> {
     pub limits: Limits,
 }
 
-fn run_model(m: &LoadedModel, snap: &FeatureSnapshot) -> Result<Output, String> {
+/// Runs `m` on the snapshot's values (also the challenger's run in [`crate::shadow`]).
+pub fn run_model(m: &LoadedModel, snap: &FeatureSnapshot) -> Result<Output, String> {
     let row: Vec<f32> = snap.values.iter().map(|v| *v as f32).collect();
     let p = m.model.predict(&row).map_err(|e| e.to_string())?;
     let out = Output {

@@ -1,4 +1,4 @@
-//! The two model slots (ML and baseline): load with tract after validating the ONNX metadata
+//! Model slots (ML = champion, baseline, and the optional challenger of [`crate::lifecycle`]): load with tract after validating the ONNX metadata
 //! against crates/features (`model_meta`), swap atomically on reload, and keep the previous model
 //! when a new file is refused. Loading blocks (tract optimises the graph): call it off the executor.
 
@@ -84,6 +84,8 @@ pub enum Reload {
     Loaded(Arc<LoadedModel>),
     /// Refused; the previous model (if any) keeps serving.
     Rejected(ModelError),
+    /// An optional slot's file is gone: the slot is now empty (no error).
+    Removed,
 }
 
 /// What `/v1/model` and `/health` say about a slot.
@@ -99,50 +101,66 @@ pub struct SlotStatus {
     pub last_error: Option<String>,
 }
 
+/// One model file and the model loaded from it (swapped atomically).
 #[derive(Debug)]
-pub struct ModelStore {
-    ml: (PathBuf, RwLock<Slot>),
-    baseline: (PathBuf, RwLock<Slot>),
+pub struct ModelFile {
+    path: PathBuf,
+    slot: RwLock<Slot>,
+    /// A missing file empties the slot instead of being an error (the challenger).
+    optional: bool,
 }
 
-impl ModelStore {
-    pub fn new(ml_path: PathBuf, baseline_path: PathBuf) -> Self {
-        ModelStore {
-            ml: (ml_path, RwLock::default()),
-            baseline: (baseline_path, RwLock::default()),
+impl ModelFile {
+    pub fn new(path: PathBuf) -> Self {
+        ModelFile {
+            path,
+            slot: RwLock::default(),
+            optional: false,
         }
     }
 
-    fn slot(&self, v: Variant) -> &(PathBuf, RwLock<Slot>) {
-        match v {
-            Variant::Ml => &self.ml,
-            Variant::Baseline => &self.baseline,
+    /// A slot whose file may be absent (absent = no model, not an error).
+    pub fn optional(path: PathBuf) -> Self {
+        ModelFile {
+            optional: true,
+            ..Self::new(path)
         }
     }
 
-    pub fn path(&self, v: Variant) -> &Path {
-        &self.slot(v).0
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
-    /// The serving model of a slot (a cheap `Arc` clone under an uncontended read lock).
-    pub fn get(&self, v: Variant) -> Option<Arc<LoadedModel>> {
-        let s = self.slot(v).1.read().unwrap_or_else(|e| e.into_inner());
-        s.current.clone()
+    /// The model of the slot (a cheap `Arc` clone under an uncontended read lock).
+    pub fn get(&self) -> Option<Arc<LoadedModel>> {
+        self.slot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .current
+            .clone()
     }
 
-    /// Loads the slot's file when it changed since the last attempt (or always with `force`).
+    /// Loads the file when it changed since the last attempt (or always with `force`).
     /// Blocking: run with `spawn_blocking`.
-    pub fn reload(&self, v: Variant, force: bool, now_us: i64) -> Reload {
-        let (path, lock) = self.slot(v);
-        let now_stamp = stamp(path);
+    pub fn reload(&self, force: bool, now_us: i64) -> Reload {
+        let now_stamp = stamp(&self.path);
         {
-            let s = lock.read().unwrap_or_else(|e| e.into_inner());
+            let s = self.slot.read().unwrap_or_else(|e| e.into_inner());
             if !force && s.attempted == Some(now_stamp) {
                 return Reload::Unchanged;
             }
         }
-        let result = load(path, now_us);
-        let mut s = lock.write().unwrap_or_else(|e| e.into_inner());
+        if self.optional && now_stamp.is_none() {
+            let mut s = self.slot.write().unwrap_or_else(|e| e.into_inner());
+            s.attempted = Some(None);
+            s.last_error = None;
+            return match s.current.take() {
+                Some(_) => Reload::Removed,
+                None => Reload::Unchanged,
+            };
+        }
+        let result = load(&self.path, now_us);
+        let mut s = self.slot.write().unwrap_or_else(|e| e.into_inner());
         s.attempted = Some(now_stamp);
         match result {
             Ok(m) => {
@@ -158,12 +176,21 @@ impl ModelStore {
         }
     }
 
-    pub fn status(&self, v: Variant) -> SlotStatus {
-        let (path, lock) = self.slot(v);
-        let s = lock.read().unwrap_or_else(|e| e.into_inner());
+    /// Serves `m` from now on (`None`: empties the slot) and takes the file as it is now on disk
+    /// as already attempted, so the poller does not load it again. Returns the model replaced.
+    pub fn install(&self, m: Option<Arc<LoadedModel>>) -> Option<Arc<LoadedModel>> {
+        let now_stamp = stamp(&self.path);
+        let mut s = self.slot.write().unwrap_or_else(|e| e.into_inner());
+        s.attempted = Some(now_stamp);
+        s.last_error = None;
+        std::mem::replace(&mut s.current, m)
+    }
+
+    pub fn status(&self) -> SlotStatus {
+        let s = self.slot.read().unwrap_or_else(|e| e.into_inner());
         let m = s.current.as_deref();
         SlotStatus {
-            path: path.display().to_string(),
+            path: self.path.display().to_string(),
             loaded: m.is_some(),
             version: m.map(|m| m.version.clone()),
             created_at: m.and_then(|m| m.created_at.clone()),
@@ -175,7 +202,49 @@ impl ModelStore {
     }
 }
 
+/// The two variant slots: ML (the champion) and baseline.
+#[derive(Debug)]
+pub struct ModelStore {
+    ml: ModelFile,
+    baseline: ModelFile,
+}
+
+impl ModelStore {
+    pub fn new(ml_path: PathBuf, baseline_path: PathBuf) -> Self {
+        ModelStore {
+            ml: ModelFile::new(ml_path),
+            baseline: ModelFile::new(baseline_path),
+        }
+    }
+
+    pub fn file(&self, v: Variant) -> &ModelFile {
+        match v {
+            Variant::Ml => &self.ml,
+            Variant::Baseline => &self.baseline,
+        }
+    }
+
+    pub fn path(&self, v: Variant) -> &Path {
+        self.file(v).path()
+    }
+
+    /// The serving model of a slot.
+    pub fn get(&self, v: Variant) -> Option<Arc<LoadedModel>> {
+        self.file(v).get()
+    }
+
+    /// See [`ModelFile::reload`].
+    pub fn reload(&self, v: Variant, force: bool, now_us: i64) -> Reload {
+        self.file(v).reload(force, now_us)
+    }
+
+    pub fn status(&self, v: Variant) -> SlotStatus {
+        self.file(v).status()
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -196,5 +265,18 @@ mod tests {
         assert!(!st.loaded);
         assert!(st.last_error.is_some_and(|e| e.contains("none.onnx")));
         assert!(store.get(Variant::Ml).is_none());
+    }
+
+    #[test]
+    fn an_optional_slot_without_its_file_is_empty_not_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = ModelFile::optional(dir.path().join("challenger.onnx"));
+        assert!(matches!(f.reload(false, 0), Reload::Unchanged));
+        assert!(f.status().last_error.is_none() && f.get().is_none());
+        std::fs::write(f.path(), b"not onnx").unwrap();
+        assert!(matches!(f.reload(false, 0), Reload::Rejected(_)));
+        std::fs::remove_file(f.path()).unwrap();
+        assert!(matches!(f.reload(false, 0), Reload::Unchanged));
+        assert!(f.status().last_error.is_none());
     }
 }

@@ -12,7 +12,7 @@ pub const EPS: f64 = 1e-6;
 /// Equal-width `p_up` bins of the expected calibration error.
 pub const ECE_BINS: usize = 10;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Quality {
     /// Scored predictions in the window (moved or flat).
     pub scored: usize,

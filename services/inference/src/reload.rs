@@ -5,7 +5,7 @@
 use crate::config::Variant;
 use crate::health;
 use crate::hot_path::now_us;
-use crate::models::Reload;
+use crate::models::{ModelFile, Reload};
 use crate::state::Shared;
 use metrics_schema::InferenceMetrics;
 use metrics_schema::labels::{ErrorType, ReloadStatus, Stage};
@@ -31,20 +31,46 @@ pub fn update_model_health(shared: &Shared, h: &Health) {
     h.set(health::MODEL, level, word, detail);
 }
 
-/// Loads both slots when their files changed (or always with `force`), off the executor.
+/// A variant's slot, or the challenger's (`None`) when one is configured.
+fn file(shared: &Shared, slot: Option<Variant>) -> Option<&ModelFile> {
+    match slot {
+        Some(v) => Some(shared.models.file(v)),
+        None => shared.lifecycle.challenger.as_ref(),
+    }
+}
+
+/// Loads every slot (ML, baseline, the challenger if configured) when its file changed (or always
+/// with `force`), off the executor. Holds the lifecycle's switch lock, so a poll cannot overwrite
+/// a promotion or rollback with the file it read before the switch.
 pub async fn reload_all(shared: &Arc<Shared>, metrics: &InferenceMetrics, h: &Health, force: bool) {
-    for v in [Variant::Ml, Variant::Baseline] {
+    let _guard = shared.lifecycle.switching.lock().await;
+    let challenger = shared.lifecycle.challenger.is_some().then_some(None);
+    for slot in [Some(Variant::Ml), Some(Variant::Baseline)]
+        .into_iter()
+        .chain(challenger)
+    {
         let s = shared.clone();
-        let outcome = match tokio::task::spawn_blocking(move || s.models.reload(v, force, now_us())).await {
-            Ok(o) => o,
+        let name = slot.map_or("challenger", Variant::as_str);
+        let load = move || file(&s, slot).map(|f| f.reload(force, now_us()));
+        let outcome = match tokio::task::spawn_blocking(load).await {
+            Ok(Some(o)) => o,
+            Ok(None) => continue,
             Err(e) => {
-                tracing::error!(variant = v.as_str(), error = %e, "model load task failed");
+                tracing::error!(variant = name, error = %e, "model load task failed");
                 continue;
             }
         };
-        let path = shared.models.path(v).display().to_string();
+        let Some(file) = file(shared, slot) else {
+            continue;
+        };
+        let path = file.path().display().to_string();
+        let v = name;
         match outcome {
             Reload::Unchanged => continue,
+            Reload::Removed => {
+                tracing::info!(variant = v, %path, "challenger file removed: no challenger");
+                continue;
+            }
             Reload::Loaded(m) => {
                 metrics
                     .model_reloads
@@ -52,7 +78,7 @@ pub async fn reload_all(shared: &Arc<Shared>, metrics: &InferenceMetrics, h: &He
                         status: ReloadStatus::Success,
                     })
                     .inc();
-                tracing::info!(variant = v.as_str(), %path, version = %m.version, "model loaded");
+                tracing::info!(variant = v, %path, version = %m.version, "model loaded");
             }
             Reload::Rejected(e) => {
                 metrics
@@ -68,9 +94,9 @@ pub async fn reload_all(shared: &Arc<Shared>, metrics: &InferenceMetrics, h: &He
                         stage: Stage::Model,
                     })
                     .inc();
-                let kept = shared.models.get(v).map(|m| m.version.clone());
+                let kept = file.get().map(|m| m.version.clone());
                 tracing::warn!(
-                    variant = v.as_str(), %path, error = %e, error_type = e.label(),
+                    variant = v, %path, error = %e, error_type = e.label(),
                     keeps_serving = kept.as_deref().unwrap_or("none (fallback)"),
                     "model refused"
                 );

@@ -2,6 +2,7 @@
 //! variant, and the published predictions (latest, bounded history, SSE broadcast).
 
 use crate::config::Variant;
+use crate::lifecycle::Lifecycle;
 use crate::models::ModelStore;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -21,6 +22,8 @@ pub struct Published {
 pub struct Shared {
     pub symbol: String,
     pub models: ModelStore,
+    /// Challenger, previous champion, audit log, live scores (issue 17).
+    pub lifecycle: Lifecycle,
     /// `true` = baseline.
     baseline: AtomicBool,
     latest: RwLock<Option<Published>>,
@@ -46,6 +49,7 @@ impl Shared {
         let (tx, _) = broadcast::channel(64);
         Shared {
             symbol,
+            lifecycle: Lifecycle::disabled(models.path(Variant::Ml)),
             models,
             baseline: AtomicBool::new(variant == Variant::Baseline),
             latest: RwLock::new(None),
@@ -56,6 +60,12 @@ impl Shared {
             shutdown,
             last_run_error: Mutex::new(None),
         }
+    }
+
+    /// Replaces the (disabled) lifecycle with the configured one.
+    pub fn with_lifecycle(mut self, lifecycle: Lifecycle) -> Self {
+        self.lifecycle = lifecycle;
+        self
     }
 
     pub fn variant(&self) -> Variant {

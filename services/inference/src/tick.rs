@@ -8,14 +8,15 @@ use crate::evaluation::{Evaluator, Pending};
 use crate::hot_path::{HotPath, ReadResult, TickOutcome, now_us};
 use crate::prediction::{HORIZON_US, ServedBy};
 use crate::schedule;
+use crate::shadow::{Shadow, export_live, realized_mid};
 use crate::slo::SloWindow;
 use crate::state::Published;
 use crate::store::{HotPathStore, PublishOutcome};
 use crate::supervision::TickLiveness;
 use crate::{health, reload};
 use metrics_schema::InferenceMetrics;
-use metrics_schema::labels::{ErrorType, FallbackReason, HotPathStage, ModelRole, ModelVariant, Stage};
-use metrics_schema::services::inference::{ErrorLabels, FallbackLabels, RoleLabels};
+use metrics_schema::labels::{ErrorType, HotPathStage, ModelRole, ModelVariant, Stage};
+use metrics_schema::services::inference::{ErrorLabels, FallbackLabels};
 use std::time::Duration;
 use svc_kit::health::Health;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -41,6 +42,8 @@ pub struct TickLoop<S> {
     liveness: TickLiveness,
     /// Live feature drift against the ML model's training distribution.
     drift: DriftMonitor,
+    /// The challenger, run and scored after each tick (issue 17).
+    shadow: Shadow,
 }
 
 /// A `Skip` interval whose ticks fall on wall-clock multiples of `interval_us`.
@@ -80,7 +83,14 @@ impl<S: HotPathStore> TickLoop<S> {
             variant_seen: None,
             liveness: TickLiveness::new(),
             drift: DriftMonitor::default(),
+            shadow: Shadow::new(Evaluator::new(300, 20, interval_us * 2), None),
         }
+    }
+
+    /// The challenger's evaluator (same settings as the champion's) and stream writer.
+    pub fn with_shadow(mut self, shadow: Shadow) -> Self {
+        self.shadow = shadow;
+        self
     }
 
     /// Where completed ticks are recorded (for [`crate::supervision::watch`]).
@@ -115,6 +125,9 @@ impl<S: HotPathStore> TickLoop<S> {
             self.last_slot = slot;
             let outcome = self.hot.tick(slot).await;
             self.record(&outcome);
+            self.shadow
+                .after_tick(&self.hot.shared, &outcome, &self.metrics)
+                .await;
             self.liveness.completed(now_us());
         }
         tracing::info!("tick loop stopped");
@@ -212,11 +225,7 @@ impl<S: HotPathStore> TickLoop<S> {
     }
 
     fn evaluate(&mut self, o: &TickOutcome) {
-        let realized = match (o.checked, o.read.snapshot()) {
-            (Ok(()) | Err(FallbackReason::IncompleteFeatures), Some(s)) => s.mid,
-            _ => None,
-        };
-        let scored = self.evaluator.observe(o.read_done_us, realized);
+        let scored = self.evaluator.observe(o.read_done_us, realized_mid(o));
         let p = &o.prediction;
         if p.served_by != ServedBy::Fallback
             && let (Some(mid), Some(predicted_mid)) = (p.mid, p.predicted_mid)
@@ -234,21 +243,9 @@ impl<S: HotPathStore> TickLoop<S> {
         }
         let s = self.evaluator.snapshot();
         let m = &self.metrics;
-        // Issue 17 item 2: the serving model is the champion (no challenger runs yet).
-        let q = crate::quality::quality(self.evaluator.outcomes(), LIVE_MIN_MOVED);
-        m.scored_predictions
-            .get_or_create(&RoleLabels {
-                model: ModelRole::Champion,
-            })
-            .inc_by(scored as u64);
-        m.live_quality(
-            ModelRole::Champion,
-            q.moved,
-            q.accuracy,
-            q.log_loss,
-            q.brier,
-            q.calibration_error,
-        );
+        // Issue 17: the serving model is the champion; the challenger is scored in [`Shadow`].
+        let q = export_live(m, ModelRole::Champion, &self.evaluator, scored);
+        self.hot.shared.lifecycle.set_champion_scores(q);
         for _ in 0..scored {
             if let Some(v) = s.directional_accuracy {
                 m.directional_accuracy.observe(v);

@@ -308,3 +308,46 @@ pub fn start_service(
     let process = ServiceProcess::start(env!("CARGO_BIN_EXE_inference"), "INFERENCE", &env).unwrap();
     Service { process, dir }
 }
+
+/// The `json` field of every entry of a stream, oldest first (e.g. `{BTCUSDT}:predictions`).
+pub fn stream_json(port: u16, key: &str) -> Vec<serde_json::Value> {
+    let Resp::Array(entries) = redis_cmd(port, &[b"XRANGE", key.as_bytes(), b"-", b"+"]).unwrap() else {
+        panic!("XRANGE reply")
+    };
+    entries
+        .into_iter()
+        .map(|e| {
+            let Resp::Array(mut idf) = e else { panic!("entry") };
+            let Resp::Array(fields) = idf.remove(1) else {
+                panic!("fields")
+            };
+            let pos = fields
+                .iter()
+                .position(|f| *f == Resp::Bulk(Some(b"json".to_vec())))
+                .unwrap();
+            let Resp::Bulk(Some(v)) = &fields[pos + 1] else {
+                panic!("json value")
+            };
+            serde_json::from_slice(v).unwrap()
+        })
+        .collect()
+}
+
+/// `POST path` with the admin bearer token and a JSON body.
+pub fn admin_post(base: &str, token: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {token}");
+    let (status, text) = http_with(
+        base,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", auth.as_str()),
+        ],
+        body,
+    );
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
