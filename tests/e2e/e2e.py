@@ -62,30 +62,37 @@ STEADY_PENDING_OK = {
                                                    'the minutes since start; resolved within for: 2m'),
     'InferenceAvailabilitySLOSlowBurn': ('always', 'cold start, as InferenceAvailabilitySLOFastBurn (for: 15m)'),
 }
-# Recovery bounds (seconds from the fault), issue 19: 3 × the largest time measured on this 2-core
-# machine with debug binaries (docs/e2e.md "Measured" and "Bounds"), rounded up to a whole second.
-# Alert deliveries are mostly configuration (`for:`, scrape and evaluation intervals), which does
-# not scale with load: for them the configured `for:` plus 3 × the measured remainder.
+# Recovery bounds (seconds from the fault), issue 19: 3 x the largest time measured on this 2-core
+# machine with debug binaries (docs/e2e.md "Bounds": every short and full run of 2026-12-02 that got
+# that far, plus the earlier table), rounded up to a whole second. Alert deliveries are mostly
+# configuration (`for:`, scrape and evaluation intervals), which does not scale with load: for them
+# the configured `for:` plus 3 x the measured remainder. Every bound is counted from the fault
+# (time_left): the time a scenario spends between the fault and the wait (a restart, an earlier
+# wait) is inside it.
 BOUND_S = {
-    'source_switch_synced': 3,   # measured 0.7-0.9 s
-    'source_switch_ml': 8,       # 1.2-2.5 s
+    'source_switch_synced': 11,  # measured 0.7-3.5 s
+    'source_switch_ml': 15,      # 1.2-4.7 s
     'gap_synced': 2,             # 0.2-0.4 s
     'gap_ml': 6,                 # 1.6-2.0 s
-    'gap_alert': 23,             # SbeSequenceGaps (for: 0m) 5.5-7.5 s
+    'gap_alert': 41,             # SbeSequenceGaps (for: 0m) from the fault: 8.7 s; earlier 1.0-11.5 s from the wait's
+                                 # start, which began 1.6-2.0 s (+ a 0.5 s poll) after the fault: <= 13.6 s
     'storm_synced': 3,           # 0.4-0.8 s after the last disconnect
-    'storm_ml': 5,               # 1.6 s
-    'rest429_synced': 10,        # 3.2-3.3 s (Retry-After 3 s)
-    'rest429_ml': 16,            # 5.1 s
-    'kill_aggregator_synced': 30,  # 9.7-9.9 s (lease TTL 10 s)
-    'kill_aggregator_ml': 34,      # 10.0-11.3 s
-    'redis_restart_synced': 43,  # 9.5-14.3 s
-    'redis_restart_ml': 43,      # 9.7 s; bounded like the sync it follows (14.3 s in the slower run)
-    'kinesis_restart_ml': 40,    # 7.2-13.1 s
-    'kill_inference_alert': 53,  # InferenceHealthCheckFailed: for: 30s + 3 x (37.5 - 30) s, measured 35.5-37.5 s
-    'kill_inference_ml': 5,      # 1.4-1.5 s after the restart
-    'reshard_moved': 5,          # closed shard(s) ended=1, child checkpoint advancing, synced: 1.4 s split, 0.5 s merge
-    'reshard_ml': 5,             # 1.5 s split, 0.1 s merge
+    'storm_ml': 7,               # 0.2-2.2 s
+    'rest429_synced': 11,        # 3.2-3.4 s (Retry-After 3 s)
+    'rest429_ml': 16,            # 5.0-5.2 s
+    'kill_aggregator_synced': 38,  # 9.7-12.4 s (lease TTL 10 s)
+    'kill_aggregator_ml': 43,      # 10.0-14.2 s
+    'redis_restart_alert': 112,  # RedisOperationFailures (for: 1m): 60 + 3 x (77.1 - 60), measured 67.6-77.1 s
+    'redis_restart_synced': 43,  # 8.1-14.3 s
+    'redis_restart_ml': 43,      # 8.6-12.1 s; bounded like the sync it follows (14.3 s in the slowest run)
+    'kinesis_restart_ml': 40,    # 7.0-13.1 s
+    'kill_inference_alert': 53,  # InferenceHealthCheckFailed: for: 30s + 3 x (37.5 - 30) s, measured 34.5-37.5 s
+    'kill_inference_ml': 6,      # 0.0-1.8 s after the restart
+    'reshard_moved': 5,          # closed shard(s) ended=1, child checkpoint advancing, synced: split 1.1-1.4 s, merge 0.5
+    'reshard_ml': 6,             # 1.5-1.7 s split, 0.0-0.3 s merge
 }
+# First ML prediction after the services start (steady phase): 5.2-11.9 s measured, 3 x 11.9.
+FIRST_ML_BOUND_S = 36
 # Replay end -> ingestor buffer empty and checkpoint = last Kinesis record. Measured 0.7 s (short run); 3 x 0.7
 # = 2.1 s, raised to 5 s: each poll reads the whole stream back from kinesalite (~0.5-1 s at 1 700-3 500
 # records), so the check resolves one poll at a time.
@@ -229,7 +236,8 @@ def steady(ctx):
         rep.check('steady: an ML prediction is published', False, f'{len(preds)} predictions, none from the model')
         return
     t_first = ml[0]['tick_time_us'] / 1e6
-    rep.check('steady: first ML prediction within 60 s of the services starting', t_first - t_services <= 60,
+    rep.check(f'steady: first ML prediction within {FIRST_ML_BOUND_S} s of the services starting',
+              t_first - t_services <= FIRST_ML_BOUND_S,
               f'{t_first - t_services:.1f} s')
     check.check_predictions(rep, preds, t_first, t_finished - 1.0, 'steady')
     status, body = http_get(stack.url('inference', '/v1/predictions/latest'))
@@ -375,41 +383,55 @@ def stall_and_account(ctx, label, allow_inflight_loss=False, stalled=False):
     stall_end(ctx)
 
 
+def time_left(t0, bound):
+    """Seconds left of a bound counted from the fault at t0 (not from the call: work done since the
+    fault, e.g. an earlier wait or a restart, is inside the bound)."""
+    return max(0.0, bound - (now() - t0))
+
+
 def fresh_ml(ctx, label, t0, bound):
+    what = f'{label}: fresh ML predictions again within {bound} s'
     try:
-        p, _ = check.wait_fresh_ml(ctx.stack, t0, bound)
+        p, _ = check.wait_fresh_ml(ctx.stack, t0, time_left(t0, bound))
         dt = p['tick_time_us'] / 1e6 - t0
-        ctx.rep.check(f'{label}: fresh ML predictions again within {bound} s', True, f'{dt:.1f} s')
+        ctx.rep.check(what, dt <= bound, f'{dt:.1f} s' + ('' if dt <= bound else f', over the {bound} s bound'))
         ctx.rep.number(f'recovery_predictions_s_{label}', round(dt, 1))
-        return True
-    except TimeoutError as e:
-        ctx.rep.check(f'{label}: fresh ML predictions again within {bound} s', False, str(e))
+        return dt <= bound
+    except TimeoutError:
+        ctx.rep.check(what, False, f'no fresh ML prediction {now() - t0:.1f} s after the fault')
         return False
 
 
 def wait_webhook(ctx, label, alertname, path_prefix, t0, bound):
+    what = f'{label}: alert {alertname} reaches the webhook on {path_prefix}* within {bound} s'
     try:
-        hit, dt = wait_until(f'{alertname} at {path_prefix}', lambda: [
+        hit, _ = wait_until(f'{alertname} at {path_prefix}', lambda: [
             a for a in ctx.stack.webhook.alerts(t0) if a[3] == alertname and a[2] == 'firing'
-            and a[1].startswith(path_prefix)], bound, interval=0.5)
+            and a[1].startswith(path_prefix)], time_left(t0, bound), interval=0.5)
+        dt = min(a[0] for a in hit) - t0  # the webhook's receive time, not the poll's
         paths = sorted({a[1] for a in ctx.stack.webhook.alerts(t0) if a[3] == alertname})
-        ctx.rep.check(f'{label}: alert {alertname} reaches the webhook on {path_prefix}* within {bound} s', True,
-                      f'{dt:.1f} s after the fault; paths {paths}')
+        ctx.rep.check(what, dt <= bound, f'{dt:.1f} s after the fault; paths {paths}'
+                      + ('' if dt <= bound else f'; over the {bound} s bound'))
         ctx.rep.number(f'alert_latency_s_{alertname}', round(dt, 1))
     except TimeoutError:
         seen = sorted({(a[1], a[3], a[2]) for a in ctx.stack.webhook.alerts(t0)})
-        ctx.rep.check(f'{label}: alert {alertname} reaches the webhook on {path_prefix}* within {bound} s', False,
-                      f'webhook saw {seen}; firing {check.firing_alerts(ctx.prom)}')
+        ctx.rep.check(what, False, f'not within {bound} s of the fault; webhook saw {seen}; '
+                      f'firing {check.firing_alerts(ctx.prom)}')
 
 
 def recovered(ctx, label, what, fn, bound, t0):
     try:
-        _, dt = wait_until(what, fn, bound, interval=0.2)
+        wait_until(what, fn, time_left(t0, bound), interval=0.2)
         dt = now() - t0
-        ctx.rep.check(f'{label}: {what} within {bound} s', True, f'{dt:.1f} s')
+        ctx.rep.check(f'{label}: {what} within {bound} s', dt <= bound,
+                      f'{dt:.1f} s' + ('' if dt <= bound else f', over the {bound} s bound'))
         ctx.rep.number(f'recovery_s_{label}', round(dt, 1))
-        return True
-    except (TimeoutError, RuntimeError) as e:
+        return dt <= bound
+    except TimeoutError:
+        ctx.rep.check(f'{label}: {what} within {bound} s', False, f'not within {bound} s of the fault '
+                      f'({now() - t0:.1f} s)')
+        return False
+    except RuntimeError as e:
         ctx.rep.check(f'{label}: {what} within {bound} s', False, str(e))
         return False
 
@@ -525,7 +547,7 @@ def sc_redis_restart(ctx):
     stack.procs['redis'].kill9()
     # issue 15: hold the outage until RedisOperationFailures pages (a real outage, not a 5 s blip);
     # recovery is then timed as before, from 5 s before the restart.
-    wait_webhook(ctx, 'redis_restart', 'RedisOperationFailures', '/critical/', now(), 150)
+    wait_webhook(ctx, 'redis_restart', 'RedisOperationFailures', '/critical/', now(), BOUND_S['redis_restart_alert'])
     t0 = now()
     time.sleep(5)
     stack.start_redis()
