@@ -11,6 +11,7 @@ use std::time::Duration;
 use svc_kit::testing::servers::{Kinesalite, RedisServer};
 
 const CKPT: &str = "{BTCUSDT}:ckpt:shardId-000000000000";
+const LEASE: &str = "{BTCUSDT}:lease:shardId-000000000000";
 
 /// Everything that must match between runs (wall-clock and per-instance fields left out).
 async fn final_state(
@@ -22,6 +23,43 @@ async fn final_state(
     }
     let values: Vec<u8> = c.hget("{BTCUSDT}:features", "values").await.unwrap();
     (f, hash(c, "{BTCUSDT}:book").await, values)
+}
+
+/// `Ok` once the checkpoint is at `last`; otherwise what it holds (seq, fence) and who holds the lease.
+async fn at_end(c: &fred::clients::Client, last: &str) -> Result<(), String> {
+    let ck = hash(c, CKPT).await;
+    if ck.get("seq").map(String::as_str) == Some(last) {
+        return Ok(());
+    }
+    let lease: Option<String> = c.get(LEASE).await.unwrap_or(None);
+    Err(format!(
+        "checkpoint seq {:?} (want {last}), fence {:?}, lease {lease:?}",
+        ck.get("seq"),
+        ck.get("fence")
+    ))
+}
+
+/// `Ok` once a checkpoint was written; otherwise the checkpoint hash as it is.
+async fn first_checkpoint(c: &fred::clients::Client) -> Result<(), String> {
+    let ck = hash(c, CKPT).await;
+    if ck.contains_key("seq") {
+        Ok(())
+    } else {
+        Err(format!("checkpoint hash {ck:?}"))
+    }
+}
+
+/// `Ok` when `path` answers `want(status, body)`; otherwise the answer (or the error).
+fn answers(
+    p: &svc_kit::testing::ServiceProcess,
+    path: &str,
+    want: impl Fn(u16, &str) -> bool,
+) -> Result<(), String> {
+    match get(p, path) {
+        Ok((s, b)) if want(s, &b) => Ok(()),
+        Ok((s, b)) => Err(format!("{path} answered {s}: {b}")),
+        Err(e) => Err(format!("{path} failed: {e}")),
+    }
 }
 
 async fn stream_with_recording(k: &Kinesalite) -> Option<(aws_sdk_kinesis::Client, String)> {
@@ -47,11 +85,9 @@ async fn kill_9_mid_stream_and_restart_ends_in_the_same_state_as_an_uninterrupte
     let r1 = RedisServer::start().unwrap();
     let c1 = redis(&r1.url()).await;
     let a = start_aggregator(&k.endpoint(), &r1.url(), "market-events", &slow);
-    wait_for(
-        Duration::from_secs(180),
-        "uninterrupted run to finish",
-        || async { hash(&c1, CKPT).await.get("seq") == Some(&last) },
-    )
+    wait_seen(Duration::from_secs(180), "uninterrupted run to finish", || {
+        at_end(&c1, &last)
+    })
     .await;
     let expected = final_state(&c1).await;
     drop(a);
@@ -59,14 +95,17 @@ async fn kill_9_mid_stream_and_restart_ends_in_the_same_state_as_an_uninterrupte
     let r2 = RedisServer::start().unwrap();
     let c2 = redis(&r2.url()).await;
     let mut b = start_aggregator(&k.endpoint(), &r2.url(), "market-events", &slow);
-    wait_for(Duration::from_secs(60), "a first checkpoint", || async {
-        hash(&c2, CKPT).await.contains_key("seq")
+    wait_seen(Duration::from_secs(60), "a first checkpoint", || async {
+        first_checkpoint(&c2).await
     })
     .await;
     // Mid-stream: kill once a later checkpoint than the first has been written (polled, no sleep).
     let first = hash(&c2, CKPT).await["seq"].clone();
-    wait_for(Duration::from_secs(60), "a second checkpoint", || async {
-        hash(&c2, CKPT).await.get("seq").is_some_and(|s| *s != first)
+    wait_seen(Duration::from_secs(60), "a second checkpoint", || async {
+        match hash(&c2, CKPT).await.get("seq") {
+            Some(s) if *s != first => Ok(()),
+            seq => Err(format!("checkpoint seq {seq:?}, the first was {first}")),
+        }
     })
     .await;
     b.child.kill().unwrap(); // SIGKILL: no drain, no final flush, lease left to expire
@@ -75,8 +114,8 @@ async fn kill_9_mid_stream_and_restart_ends_in_the_same_state_as_an_uninterrupte
     assert_ne!(at_kill, last, "killed mid-stream");
 
     let _b2 = start_aggregator(&k.endpoint(), &r2.url(), "market-events", &slow);
-    wait_for(Duration::from_secs(180), "restarted run to finish", || async {
-        hash(&c2, CKPT).await.get("seq") == Some(&last)
+    wait_seen(Duration::from_secs(180), "restarted run to finish", || {
+        at_end(&c2, &last)
     })
     .await;
     let got = final_state(&c2).await;
@@ -106,37 +145,37 @@ async fn a_redis_restart_is_recovered_without_intervention() {
         &[("AGGREGATOR__CONSUMER__MAX_RECORDS_PER_CALL", "20")],
     );
     let c = redis(&url).await;
-    wait_for(Duration::from_secs(60), "a first flush", || async {
-        hash(&c, CKPT).await.contains_key("seq")
+    wait_seen(Duration::from_secs(60), "a first flush", || async {
+        first_checkpoint(&c).await
     })
     .await;
 
     r.stop();
-    wait_for(
+    wait_seen(
         Duration::from_secs(30),
         "health to report Redis disconnected",
-        || async { get(&agg, "/health").is_ok_and(|(_, h)| h.contains("\"disconnected\"")) },
+        || async { answers(&agg, "/health", |_, h| h.contains("\"disconnected\"")) },
     )
     .await;
-    wait_for(
+    wait_seen(
         Duration::from_secs(30),
         "not ready without Redis (503)",
-        || async { get(&agg, "/ready").is_ok_and(|(s, _)| s == 503) },
+        || async { answers(&agg, "/ready", |s, _| s == 503) },
     )
     .await;
 
     let _r2 = RedisServer::start_on(port).unwrap(); // empty: the restart lost every key
     let c = redis(&url).await;
-    wait_for(
+    wait_seen(
         Duration::from_secs(180),
         "state rebuilt to the end of the stream",
-        || async { hash(&c, CKPT).await.get("seq") == Some(&last) },
+        || at_end(&c, &last),
     )
     .await;
     let book = hash(&c, "{BTCUSDT}:book").await;
     assert_eq!(book["state"], "synced");
-    wait_for(Duration::from_secs(10), "ready again", || async {
-        get(&agg, "/ready").map(|(s, _)| s == 200).unwrap_or(false)
+    wait_seen(Duration::from_secs(10), "ready again", || async {
+        answers(&agg, "/ready", |s, _| s == 200)
     })
     .await;
     let (_, m) = get(&agg, "/metrics").unwrap();

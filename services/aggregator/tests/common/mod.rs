@@ -328,6 +328,25 @@ where
     panic!("timed out after {limit:?} waiting for {what}");
 }
 
+/// Like [`wait_for`], but `f` answers `Err(what it saw)` while the condition does not hold, and a
+/// timeout names the last thing seen, so a failure says how far the behaviour got.
+pub async fn wait_seen<F, Fut>(limit: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let start = Instant::now();
+    let mut last = String::from("nothing polled yet");
+    while start.elapsed() < limit {
+        match f().await {
+            Ok(()) => return,
+            Err(seen) => last = seen,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {limit:?} waiting for {what}; last seen: {last}");
+}
+
 /// The last record's sequence number in the stream (single shard).
 pub async fn last_sequence(c: &Client, stream: &str) -> String {
     let shards = c.list_shards().stream_name(stream).send().await.unwrap();
