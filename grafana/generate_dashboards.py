@@ -339,7 +339,7 @@ def technical():
             'reqps', 'Requests and error responses per route (unknown paths: other); p95 time to response headers '
             'on the right axis.', right_axis='C', right_unit='s', minimum=0),
     ], width=6)
-    # Issue 17 item 2: live quality per model role (champion = the serving model; challenger: not built yet).
+    # Issue 17 item 2: live quality per model role (champion = the serving model; challenger = in shadow).
     lay.row('Live model quality')
     acc = 'max by (model) (inference_model_live_accuracy)'
     n = 'max by (model) (inference_model_live_moved_windows)'
@@ -366,6 +366,38 @@ def technical():
             'short', 'Predictions scored 10 s after they were made (0.5/s when every tick has a usable mid), and the '
             'moved windows the scores rest on (right axis; scores need 30).', right_axis='B', right_unit='short',
             minimum=0),
+    ], width=6)
+    # Issue 17 items 1-3: the challenger in shadow against the champion, and the switches.
+    lay.row('Champion vs challenger')
+    role = lambda m, r: f'max({m}{{model="{r}"}})'
+    a_c, a_h = role('inference_model_live_accuracy', 'challenger'), role('inference_model_live_accuracy', 'champion')
+    n_c, n_h = (role('inference_model_live_moved_windows', 'challenger'),
+                role('inference_model_live_moved_windows', 'champion'))
+    se = f'sqrt({a_c} * (1 - {a_c}) / {n_c} + {a_h} * (1 - {a_h}) / {n_h})'
+    ll = ' - '.join(role('inference_model_live_log_loss', r) for r in ('challenger', 'champion'))
+    lay.grid([
+        timeseries('Accuracy: challenger − champion (95% interval)', targets(
+            (f'{a_c} - {a_h}', 'difference'),
+            (f'{a_c} - {a_h} - 1.96 * {se}', 'low'),
+            (f'{a_c} - {a_h} + 1.96 * {se}', 'high')),
+            'percentunit', 'Live directional accuracy of the challenger minus the champion on moved windows, with a '
+            'normal-approximation 95% interval from both moved-window counts. Above 0 (line): the challenger calls '
+            'direction better. Empty while no challenger is scored.', th=[('red', None), ('green', 0)]),
+        timeseries('Log-loss and Brier: challenger − champion', targets(
+            (ll, 'log-loss difference'),
+            (' - '.join(role('inference_model_live_brier', r) for r in ('challenger', 'champion')),
+             'Brier difference')),
+            'short', 'Challenger minus champion; below 0 the challenger is better. The automatic policy (when on) '
+            'promotes when the log-loss difference is at most -lifecycle.auto_margin over enough windows.',
+            th=[('green', None), ('red', 0)]),
+        timeseries('Challenger runs in shadow', targets(
+            ('sum by (outcome) (rate(inference_challenger_runs_total[$interval]))', '{{outcome}}/s')),
+            'short', 'Challenger runs after each published champion prediction: published to '
+            '{S}:predictions:challenger, model_error, publish_error (runbook: challenger failing).', minimum=0),
+        timeseries('Champion switches', targets(
+            ('sum by (action) (increase(inference_model_promotions_total[$interval]))', '{{action}}')),
+            'short', 'Promotions (admin, automatic) and rollbacks; each one is in the audit log '
+            '(lifecycle.audit_log) with who, versions and the live scores at that moment.', minimum=0),
     ], width=6)
     return dashboard('btc-technical', 'BTC Pipeline — Technical', ['bitcoin', 'trading', 'technical'], '10s',
                      'now-1h', lay.panels, 'Per-service detail (spec: technical dashboard): inference, aggregator, '

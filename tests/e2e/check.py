@@ -44,6 +44,20 @@ PANEL_NAN_OK = {
         'scrape, so rate() of its buckets is 0 and histogram_quantile answers NaN.',
 }
 
+# Issue 17: the champion-vs-challenger panels subtract the challenger's live scores, which are NaN
+# while no challenger is loaded (the stack runs none; the `lifecycle` scenario loads one only briefly).
+_CH = 'max(inference_model_live_{0}{{model="challenger"}})'
+_CP = 'max(inference_model_live_{0}{{model="champion"}})'
+_ACC_DIFF = f"{_CH.format('accuracy')} - {_CP.format('accuracy')}"
+_ACC_SE = (f"sqrt({_CH.format('accuracy')} * (1 - {_CH.format('accuracy')}) / {_CH.format('moved_windows')} + "
+           f"{_CP.format('accuracy')} * (1 - {_CP.format('accuracy')}) / {_CP.format('moved_windows')})")
+PANEL_NAN_OK.update({
+    expr: 'champion vs challenger: NaN while no challenger is scored (none in the steady stack)'
+    for expr in (_ACC_DIFF, f'{_ACC_DIFF} - 1.96 * {_ACC_SE}', f'{_ACC_DIFF} + 1.96 * {_ACC_SE}',
+                 f"{_CH.format('log_loss')} - {_CP.format('log_loss')}",
+                 f"{_CH.format('brier')} - {_CP.format('brier')}")
+})
+
 
 class Report:
     def __init__(self, path):

@@ -17,11 +17,12 @@ import check
 from book import recording_facts
 from check import K_ANCHOR, K_FEATURES, K_LATEST, Report, now
 from clients import Prometheus, http_get, http_send, metric_sum, scrape
+from lifecycle import sc_lifecycle
 from stack import Stack, free_ports, log, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCENARIOS = ['gap', 'storm', 'rest429', 'kill_aggregator', 'redis_restart', 'kinesis_restart', 'kill_inference',
-             'inference_overlap', 'reshard']
+             'inference_overlap', 'lifecycle', 'reshard']
 SHORT_SCENARIOS = ['gap', 'kill_aggregator', 'kill_inference']
 # Alerts allowed to fire during the steady replay: alertname -> (only within this many seconds of
 # the inference process starting, why). Empty: every alert firing in steady state is a failure.
@@ -726,7 +727,7 @@ def chaos(ctx, scenarios):
     fns = {'gap': sc_gap, 'storm': sc_storm, 'rest429': sc_rest429, 'kill_aggregator': sc_kill_aggregator,
            'redis_restart': sc_redis_restart, 'kinesis_restart': sc_kinesis_restart,
            'kill_inference': sc_kill_inference, 'reshard': sc_reshard,
-           'inference_overlap': sc_inference_overlap}
+           'inference_overlap': sc_inference_overlap, 'lifecycle': sc_lifecycle}
     for name in scenarios:
         log(f'--- chaos scenario: {name}')
         t = now()
