@@ -161,7 +161,8 @@ async fn a_kinesis_outage_buffers_with_backpressure_and_loses_nothing_after_rest
         tx.send(ev(i)).await.unwrap();
     }
     // Poll (deadline, no fixed sleep) until the first 200 are in the stream, then exactly those.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(20);
     let before = loop {
         let got = read_all(&c, "events").await;
         if got.len() >= 200 || tokio::time::Instant::now() > deadline {
@@ -169,7 +170,13 @@ async fn a_kinesis_outage_buffers_with_backpressure_and_loses_nothing_after_rest
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(before, (0..200).collect::<Vec<_>>());
+    assert_eq!(
+        before,
+        (0..200).collect::<Vec<_>>(),
+        "the first 200 events, in order, in the stream within 20 s: {} events after {:?}",
+        before.len(),
+        started.elapsed()
+    );
 
     k.stop();
     // The buffer bound (300) plus the channel (16) is all that fits: the 400th send must block.
