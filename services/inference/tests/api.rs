@@ -195,5 +195,6 @@ fn api_requests_errors_and_latency_are_exported_per_bounded_route() {
         .filter(|l| l.starts_with("inference_http_requests_total{"))
         .filter_map(|l| l.split('"').nth(1))
         .collect();
-    assert_eq!(routes.len(), 6, "{routes:?}");
+    // Four read routes, three admin routes (variant, promote, rollback), other.
+    assert_eq!(routes.len(), 8, "{routes:?}");
 }

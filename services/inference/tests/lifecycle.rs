@@ -113,10 +113,10 @@ fn promotion_and_rollback_under_live_ticks_keep_one_prediction_per_slot_and_swit
         !s.challenger.exists(),
         "the challenger file became the champion's"
     );
-    wait_for(Duration::from_secs(10), "two ticks after the promotion", || {
+    wait_for(Duration::from_secs(10), "four ticks after the promotion", || {
         served(redis.port)
             .last()
-            .is_some_and(|(t, _)| *t >= promoted_at + 2 * INTERVAL_US)
+            .is_some_and(|(t, _)| *t >= promoted_at + 4 * INTERVAL_US)
             .then_some(())
     });
     let m = model(svc);
@@ -133,10 +133,10 @@ fn promotion_and_rollback_under_live_ticks_keep_one_prediction_per_slot_and_swit
     let rolled_back_at = now_us();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["to_version"], old.as_str());
-    wait_for(Duration::from_secs(10), "two ticks after the rollback", || {
+    wait_for(Duration::from_secs(10), "four ticks after the rollback", || {
         served(redis.port)
             .last()
-            .is_some_and(|(t, _)| *t >= rolled_back_at + 2 * INTERVAL_US)
+            .is_some_and(|(t, _)| *t >= rolled_back_at + 4 * INTERVAL_US)
             .then_some(())
     });
 
@@ -144,6 +144,12 @@ fn promotion_and_rollback_under_live_ticks_keep_one_prediction_per_slot_and_swit
     eprintln!(
         "{} predictions, promoted at {promoted_at}, rolled back at {rolled_back_at}",
         ticks.len()
+    );
+    let count = |lo: i64, hi: i64| ticks.iter().filter(|(t, _)| (lo..hi).contains(t)).count();
+    assert!(
+        count(promoted_at + INTERVAL_US, rolled_back_at - INTERVAL_US) >= 3
+            && count(rolled_back_at + INTERVAL_US, i64::MAX) >= 3,
+        "enough ticks on each side of each switch: {ticks:?}"
     );
     for w in ticks.windows(2) {
         assert_eq!(
