@@ -242,3 +242,7 @@ async fn switch(
         audit_error,
     })
 }
+
+#[cfg(test)]
+#[path = "promotion_tests.rs"]
+mod tests;

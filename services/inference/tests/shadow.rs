@@ -119,3 +119,62 @@ fn shadow_scoring_equals_offline_scoring_of_the_same_vectors() {
     assert_eq!(m["champion"]["role"], "champion");
     assert!(m["champion"]["live"]["log_loss"].as_f64().unwrap() < offline.log_loss.unwrap());
 }
+
+#[test]
+fn a_failing_challenger_is_counted_and_never_touches_the_champion() {
+    let redis = RedisServer::start().unwrap();
+    let _writer = FeatureWriter::start(redis.port);
+    let challenger_dir = tempfile::tempdir().unwrap();
+    let challenger = challenger_dir.path().join("challenger.onnx");
+    // Loads fine (valid metadata), but its expected_return is NaN on every run.
+    std::fs::copy(fixture("nan_output.onnx"), &challenger).unwrap();
+    let path = challenger.display().to_string();
+    let svc = start_ticking(
+        &redis.url(),
+        200,
+        &[("INFERENCE__LIFECYCLE__CHALLENGER_PATH", path.as_str())],
+    );
+    let failed = r#"inference_challenger_runs_total{outcome="model_error"}"#;
+    wait_for(Duration::from_secs(20), "10 failed challenger runs", || {
+        (svc.metric(failed) >= 10.0).then_some(())
+    });
+    let latest = svc.latest();
+    assert_eq!(latest["served_by"], "ml", "{latest}");
+    assert!(latest["fallback_reason"].is_null(), "{latest}");
+    assert_eq!(
+        svc.metric(r#"inference_errors_total{error_type="internal",stage="model"}"#),
+        0.0,
+        "the challenger's failures are not the champion's model errors"
+    );
+    assert_eq!(
+        svc.metric(r#"inference_challenger_runs_total{outcome="published"}"#),
+        0.0
+    );
+    assert!(stream_json(redis.port, "{BTCUSDT}:predictions:challenger").is_empty());
+    assert_eq!(
+        svc.metric(r#"inference_model_scored_predictions_total{model="challenger"}"#),
+        0.0
+    );
+    // Retired by deleting the file: the slot empties, runs stop.
+    std::fs::remove_file(&challenger).unwrap();
+    wait_for(Duration::from_secs(10), "the challenger slot empty", || {
+        get_json(svc.base(), "/v1/model").1["challenger"]["version"]
+            .is_null()
+            .then_some(())
+    });
+    // A tick in flight may still have run it: count from the next one.
+    let t0 = svc.latest()["tick_time_us"].as_i64().unwrap();
+    wait_for(Duration::from_secs(5), "the next tick", || {
+        (svc.latest()["tick_time_us"].as_i64().unwrap() > t0).then_some(())
+    });
+    let after = svc.metric(failed);
+    let t = svc.latest()["tick_time_us"].as_i64().unwrap();
+    wait_for(Duration::from_secs(5), "five more ticks", || {
+        (svc.latest()["tick_time_us"].as_i64().unwrap() >= t + 5 * INTERVAL_US).then_some(())
+    });
+    assert_eq!(svc.metric(failed), after, "no run without a challenger");
+    assert!(
+        get_json(svc.base(), "/v1/model").1["challenger"]["slot"]["last_error"].is_null(),
+        "a removed challenger is not an error"
+    );
+}
