@@ -23,6 +23,7 @@ SOURCE = os.path.join(HERE, 'acl.yaml')
 CFN_OUT = os.path.join(ROOT, 'deploy', 'ecs', 'redis-users.yaml')
 USER_RE = re.compile(r'^[a-z][a-z0-9-]{1,30}$')
 RULE_RE = re.compile(r'^(%R~|%W~|~)\S+$')
+CHANNEL_RE = re.compile(r'^&\S+$')
 CMD_RE = re.compile(r'^\+[a-z]+(\|[a-z]+)?$')
 
 
@@ -35,6 +36,9 @@ def load(path=SOURCE):
         for k in u.get('keys') or []:
             if not RULE_RE.match(k):
                 raise SystemExit(f'render_acl: {name}: bad key rule {k!r}')
+        for ch in u.get('channels') or []:
+            if not CHANNEL_RE.match(ch):
+                raise SystemExit(f'render_acl: {name}: bad channel rule {ch!r} (only &pattern)')
         for c in list(cfg['connection']) + list(u.get('commands') or []):
             if not CMD_RE.match(c):
                 raise SystemExit(f'render_acl: {name}: bad command rule {c!r} (only +command or +command|sub)')
@@ -42,9 +46,10 @@ def load(path=SOURCE):
 
 
 def access_string(cfg, name):
-    """`on resetkeys resetchannels <keys> -@all <commands>`: everything not listed is denied."""
+    """`on resetkeys resetchannels <keys> <channels> -@all <commands>`: everything not listed is denied."""
     u = cfg['users'][name]
-    parts = ['on', 'resetkeys', 'resetchannels', *(u.get('keys') or []), '-@all', *cfg['connection'],
+    parts = ['on', 'resetkeys', 'resetchannels', *(u.get('keys') or []), *(u.get('channels') or []), '-@all',
+             *cfg['connection'],
              *(u.get('commands') or [])]
     return ' '.join(parts)
 

@@ -137,6 +137,35 @@ class RedisAclTests(unittest.TestCase):
         self.denied("inference", "EVALSHA", evil, "1", f"{S}:features")
         self.denied("inference", "SCRIPT", "FLUSH")
 
+    def test_only_the_aggregator_publishes_pushed_features(self):
+        # services/aggregator/src/store.rs FLUSH_LUA publishes the features fields on
+        # {S}:features:push in the flush script (issue 18); inference subscribes to it.
+        push = f"{S}:features:push"
+        self.assertEqual(self.allowed("aggregator", "EVAL", "redis.call('HSET', KEYS[1], 'fmt', '1') "
+                                      "return redis.call('PUBLISH', ARGV[1], '3:fmt1:1')",
+                                      "1", f"{S}:features", push), "0")
+        self.denied("aggregator", "PUBLISH", f"{S}:predictions", "x")
+        self.denied("inference", "PUBLISH", push, "forged")
+        self.denied("ingestor", "PUBLISH", push, "forged")
+        self.denied("ingestor", "SUBSCRIBE", push)
+        self.denied("inference", "SUBSCRIBE", f"{S}:other")
+        self.assertIn(b"subscribe", self.subscribe_reply("inference", push))
+
+    def subscribe_reply(self, user: str, channel: str) -> bytes:
+        """AUTH + SUBSCRIBE on a raw socket (redis-cli would block on a granted subscription)."""
+        def bulk(*args: str) -> bytes:
+            return f"*{len(args)}\r\n".encode() + b"".join(f"${len(a)}\r\n{a}\r\n".encode() for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(bulk("AUTH", user, self.pw[user]) + bulk("SUBSCRIBE", channel))
+            out = b""
+            while out.count(b"\r\n") < 7 and b"NOPERM" not in out:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+        self.assertNotIn(b"NOPERM", out, out)
+        return out
+
     def test_ingestor_only_reads_the_control_stream(self):
         self.allowed("aggregator", "XADD", f"{S}:control", "*", "type", "snapshot_request")
         self.assertIn("snapshot_request", self.allowed("ingestor", "XREAD", "COUNT", "10", "STREAMS", f"{S}:control", "0"))

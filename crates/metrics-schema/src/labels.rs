@@ -324,3 +324,25 @@ label_enum!(
         PublishError => "publish_error",
     }
 );
+
+label_enum!(
+    /// Where a tick's features came from (issue 18): the snapshot the aggregator pushed, held in
+    /// memory (no round trip), or today's `HGETALL` read.
+    FeatureSource { Push => "push", Read => "read" }
+);
+
+label_enum!(
+    /// Why a tick read the features instead of using the pushed snapshot (docs/redis-contract.md).
+    PushFallback {
+        Disconnected => "disconnected",
+        NoSnapshot => "no_snapshot",
+        Silent => "silent",
+        Lagging => "lagging",
+    }
+);
+
+label_enum!(
+    /// What became of one message on the pushed-features channel: kept as the newest snapshot,
+    /// refused as malformed, or dropped because the receive queue overflowed.
+    PushMessageOutcome { Accepted => "accepted", Malformed => "malformed", Dropped => "dropped" }
+);

@@ -83,3 +83,55 @@ async fn wrong_ca_wrong_password_and_plain_tcp_are_refused() {
     };
     assert!(client(&plain).await.is_err(), "plain TCP talked to the TLS port");
 }
+
+/// Issue 18: the aggregator's flush script publishes the features on `{S}:features:push` and
+/// inference subscribes to it, both over TLS as their own users; inference cannot publish there
+/// (a forged snapshot) and the ingestor's subscription is refused.
+#[tokio::test]
+async fn aggregator_publishes_pushed_features_that_inference_receives_over_tls() {
+    let redis = SecureRedis::start().expect("redis-server with TLS, openssl, python3 + PyYAML");
+    let channel = "{BTCUSDT}:features:push";
+    let (config, _) = fred_config(&redis.config("inference"), None).unwrap();
+    let sub = Builder::from_config(config).build().unwrap();
+    let mut messages = sub.message_rx();
+    tokio::time::timeout(Duration::from_secs(10), sub.init())
+        .await
+        .unwrap()
+        .unwrap();
+    sub.subscribe(channel).await.expect("inference subscribes");
+
+    // The ingestor's SUBSCRIBE is refused by the server (NOPERM; fred 10 does not surface that
+    // reply as an error), so the publish below reaches inference alone.
+    let ingestor = Builder::from_config(fred_config(&redis.config("ingestor"), None).unwrap().0)
+        .build()
+        .unwrap();
+    ingestor.init().await.unwrap();
+    let mut ingestor_messages = ingestor.message_rx();
+    let _ = ingestor.subscribe(channel).await;
+
+    let agg = client(&redis.config("aggregator")).await.unwrap();
+    let receivers: i64 = agg
+        .eval(
+            "redis.call('HSET', KEYS[1], 'fmt', '1') return redis.call('PUBLISH', ARGV[1], ARGV[2])",
+            vec!["{BTCUSDT}:features"],
+            vec![channel, "3:fmt1:1"],
+        )
+        .await
+        .expect("the aggregator's script publishes");
+    assert_eq!(receivers, 1, "inference only");
+    let msg = tokio::time::timeout(Duration::from_secs(5), messages.recv())
+        .await
+        .expect("delivered")
+        .unwrap();
+    assert_eq!(msg.value.as_bytes(), Some(b"3:fmt1:1".as_slice()));
+    assert!(ingestor_messages.try_recv().is_err(), "the ingestor received it");
+
+    let inf = client(&redis.config("inference")).await.unwrap();
+    let forged: Result<i64, Error> = inf.publish(channel, "forged").await;
+    assert!(
+        forged
+            .expect_err("inference published")
+            .to_string()
+            .contains("NOPERM")
+    );
+}

@@ -48,9 +48,17 @@ local function hset(key)
   a = a + 1
   if c > 0 then redis.call('HSET', key, unpack(ARGV, a, a + c - 1)) end
   a = a + c
+  return a - c, c
 end
-hset(KEYS[1]) hset(KEYS[2]) hset(KEYS[3])
+local first, count = hset(KEYS[1])
+hset(KEYS[2]) hset(KEYS[3])
 for i = 1, n do hset(KEYS[2 + 2 * i]) end
+local channel = ARGV[a]
+if channel and #channel > 0 and count > 0 then
+  local items = {}
+  for i = first, first + count - 1 do items[#items + 1] = #ARGV[i] .. ':' .. ARGV[i] end
+  redis.call('PUBLISH', channel, table.concat(items))
+end
 if #repaired > 0 then return 'REPAIRED ' .. table.concat(repaired, ',') end
 return 'OK'
 "#;
@@ -198,8 +206,10 @@ impl Store {
     }
 
     /// One atomic script: check leases and epoch, then write features, book, anchor and every
-    /// shard checkpoint. A garbled stored epoch or checkpoint fence (not a decimal) is overwritten
-    /// (the leases were checked) and returned as a repair.
+    /// shard checkpoint, and publish the features fields on `{S}:features:push` (the last
+    /// argument; payload format in docs/redis-contract.md, "pushed snapshot"). A garbled stored
+    /// epoch or checkpoint fence (not a decimal) is overwritten (the leases were checked) and
+    /// returned as a repair.
     pub async fn flush(
         &self,
         p: &Published,
@@ -227,6 +237,7 @@ impl Store {
             args.push((g.len() as i64).into());
             args.extend(g);
         }
+        args.push(self.key("features:push").into());
         let started = Instant::now();
         let res: Result<String, StoreError> = self
             .timed(self.flush.evalsha_with_reload(&self.client, keys, args))

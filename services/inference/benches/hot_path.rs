@@ -1,9 +1,13 @@
 //! Inference service bench against a real local redis-server (harness = false):
 //!
-//! * hot path (HGETALL features → checks → model → EVALSHA publish{XADD, SET}) over 5 000
-//!   back-to-back iterations, on a current-thread runtime like the service's tick thread, and the
-//!   raw-socket floor of the same two round trips (hand-written RESP on a tokio socket, no client
-//!   library);
+//! * hot path (features → checks → model → EVALSHA publish{XADD, SET}) over 5 000 back-to-back
+//!   iterations, on a current-thread runtime like the service's tick thread. The features come as
+//!   the service gets them (issue 18): the snapshot the aggregator's flush script pushed, held in
+//!   memory (`PushStore`), fed by the real flush (`aggregator::store::Store::flush`) every 100 ms
+//!   from another thread, with the `HGETALL` read as the fallback; the share served from memory
+//!   and the delivery delay are reported. The read path alone (`…_read_…`) and the raw-socket floor
+//!   of one and two round trips (hand-written RESP on a tokio socket, no client library) are
+//!   measured in the same run;
 //! * the same hot path under concurrent API readers: 1 000 ticks on a 10 ms wall-clock-aligned
 //!   interval (jitter measured per tick) while `wrk -t2 -c16` reads `GET /v1/predictions/latest`
 //!   from the service's API served in-process (svc-kit shell, multi-thread runtime), every core
@@ -22,9 +26,11 @@ use inference::contract;
 use inference::decision::Limits;
 use inference::hot_path::{HotPath, now_us};
 use inference::models::ModelStore;
+use inference::push::PushLimits;
+use inference::push_store::PushStore;
 use inference::state::Published;
 use inference::state::Shared;
-use inference::store::RedisStore;
+use inference::store::{HotPathStore, RedisStore};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,9 +77,74 @@ fn model_file() -> PathBuf {
     }
 }
 
+/// The aggregator's flushes, from their own thread: the real flush script (features hash + push)
+/// every `every`, a synced vector at the current time, until dropped.
+struct Feeder {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Feeder {
+    fn start(url: &str, every: Duration) -> Feeder {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, url) = (stop.clone(), url.to_string());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let store = aggregator::store::Store::connect(
+                    fred::prelude::Config::from_url(&url).unwrap(),
+                    "BTCUSDT",
+                    market::InstrumentScale::BTCUSDT_SPOT,
+                    Duration::from_secs(1),
+                    metrics_schema::AggregatorMetrics::register(&mut Default::default()),
+                )
+                .unwrap();
+                let mut flushes = 0;
+                while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                    let now = now_us();
+                    let mut values = [0.0; features::N_FEATURES];
+                    values[features::spec::idx::MID_PRICE] = 61_602.015;
+                    let p = aggregator::state::Published {
+                        fv: features::FeatureVector {
+                            version: features::FEATURE_VERSION,
+                            event_time_us: now as u64,
+                            values,
+                            warm: [true; features::N_FEATURES],
+                        },
+                        epoch: 1,
+                        state: market::SyncState::Synced,
+                        last_update_id: 1,
+                        bids: Vec::new(),
+                        asks: Vec::new(),
+                        reanchors: 0,
+                    };
+                    if store.flush(&p, &[], now).await.is_ok() {
+                        flushes += 1;
+                    }
+                    tokio::time::sleep(every).await;
+                }
+                flushes
+            })
+        });
+        Feeder {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.take().map_or(0, |t| t.join().unwrap())
+    }
+}
+
 /// Connects the store on the calling (current-thread) runtime, writes a synced features hash and
-/// loads the model: the hot path exactly as the tick thread runs it.
-async fn setup(redis: &RedisServer) -> HotPath<RedisStore> {
+/// loads the model: the hot path exactly as the tick thread runs it (`PushStore` when `push`, like
+/// the service; the bare read store otherwise).
+async fn setup<S: HotPathStore>(redis: &RedisServer, wrap: impl FnOnce(RedisStore) -> S) -> HotPath<S> {
     let store =
         RedisStore::connect(&redis.url(), None, "BTCUSDT", 10_000, Duration::from_millis(250)).unwrap();
     assert!(store.wait_connected(Duration::from_secs(5)).await);
@@ -102,7 +173,7 @@ async fn setup(redis: &RedisServer) -> HotPath<RedisStore> {
     ));
     // The bench rewrites nothing, so allow any feature (and market) age.
     HotPath {
-        store,
+        store: wrap(store),
         shared,
         limits: Limits::new(i64::MAX / 2, 0.0).with_market(None, 0),
     }
@@ -139,7 +210,12 @@ impl Stages {
         ];
         let keys: Vec<(&str, f64)> = keys.iter().map(|(k, q)| (k.as_str(), *q)).collect();
         summary(&format!("hot path total{label}"), self.total, out, &keys);
-        summary("  redis read (HGETALL + decode)", self.read, out, &[]);
+        summary(
+            "  features (pushed snapshot or HGETALL) + decode",
+            self.read,
+            out,
+            &[],
+        );
         summary("  model (inline, in loop)", self.model, out, &[]);
         summary(
             "  publish (serialise + EVALSHA {XADD, SET})",
@@ -151,15 +227,49 @@ impl Stages {
 }
 
 /// Back-to-back ticks, as the earlier measurements were taken.
-async fn hot_path(hot: &HotPath<RedisStore>, out: &mut Map<String, Value>) {
+/// Slots from `first_slot` on (a slot already published would be a duplicate, which skips the XADD).
+async fn hot_path<S: HotPathStore>(
+    hot: &HotPath<S>,
+    first_slot: i64,
+    suffix: &str,
+    out: &mut Map<String, Value>,
+) {
     let mut st = Stages::default();
     for i in 0..WARMUP + ITERATIONS {
-        let o = hot.tick(i as i64 * 2_000_000).await;
+        let o = hot.tick((first_slot + i as i64) * 2_000_000).await;
         if i >= WARMUP {
             st.push(&o);
         }
     }
-    st.report("", "", out);
+    st.report(suffix, suffix, out);
+}
+
+/// Share of ticks served from the pushed snapshot and the subscription's delivery delay.
+fn push_report(store: &PushStore<RedisStore>, flushes: u64, out: &mut Map<String, Value>) {
+    let served = store.served();
+    let push = served.push.load(std::sync::atomic::Ordering::Relaxed);
+    let read = served.read.load(std::sync::atomic::Ordering::Relaxed);
+    let share = push as f64 / (push + read).max(1) as f64;
+    println!(
+        "features: {push} ticks from the pushed snapshot, {read} read ({:.2} %), {flushes} flushes",
+        share * 100.0
+    );
+    out.insert(
+        "inference_feature_push_share".into(),
+        json!((share * 10_000.0).round() / 10_000.0),
+    );
+    let delays: Vec<f64> = store.take_delays().into_iter().map(|(_, d)| d as f64).collect();
+    if !delays.is_empty() {
+        summary(
+            "  pushed features delivery delay (flush call → in memory)",
+            delays,
+            out,
+            &[
+                ("inference_feature_push_delay_us_p50", 0.5),
+                ("inference_feature_push_delay_us_p99", 0.99),
+            ],
+        );
+    }
 }
 
 fn model_alone(out: &mut Map<String, Value>) -> Arc<inference::models::LoadedModel> {
@@ -416,20 +526,25 @@ async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
     let text = String::from_utf8_lossy(&buf[..n]).to_string();
     let sha = text.lines().nth(1).unwrap().trim().to_string();
     let json = br#"{"symbol":"BTCUSDT","tick_time_us":1700000000000000,"target_time_us":1700000010000000,"horizon_s":10,"mid":61602.015,"predicted_mid":61602.1,"expected_return":1.3e-6,"expected_return_bps":0.013,"p_up":0.52,"confidence":0.52,"direction":"up","served_by":"ml","variant":"ml","model_version":"mlp-0123456789abcdef","feature_age_ms":0.4,"feature_completeness":1.0,"anchor_epoch":1,"fallback_reason":null}"#;
-    let publish = resp(&[
-        b"EVALSHA",
-        sha.as_bytes(),
-        b"2",
-        b"{BTCUSDT}:predictions",
-        b"{BTCUSDT}:predictions:latest",
-        b"10000",
-        b"1700000000000000",
-        json,
-    ]);
+    // The script publishes a slot only once (per-slot idempotence, KEYS[3] = last slot): every
+    // request carries the next slot (same length, so the replies are the same length: `:1`).
+    let publish = |slot: u64| {
+        resp(&[
+            b"EVALSHA",
+            sha.as_bytes(),
+            b"3",
+            b"{BTCUSDT}:predictions",
+            b"{BTCUSDT}:predictions:latest",
+            b"{BTCUSDT}:predictions:last_slot",
+            b"10000",
+            slot.to_string().as_bytes(),
+            json,
+        ])
+    };
     s.write_all(&hgetall).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let read_len = s.read(&mut buf).await.unwrap();
-    s.write_all(&publish).await.unwrap();
+    s.write_all(&publish(1_700_000_000_000_000)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let publish_len = s.read(&mut buf).await.unwrap();
     assert_eq!(
@@ -440,11 +555,12 @@ async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
     );
     let (mut total, mut read, mut publ) = (vec![], vec![], vec![]);
     for i in 0..WARMUP + ITERATIONS {
+        let next = publish(1_700_000_000_000_001 + i as u64);
         let t = Instant::now();
         s.write_all(&hgetall).await.unwrap();
         read_exact_len(&mut s, &mut buf, read_len).await;
         let t1 = Instant::now();
-        s.write_all(&publish).await.unwrap();
+        s.write_all(&next).await.unwrap();
         read_exact_len(&mut s, &mut buf, publish_len).await;
         if i >= WARMUP {
             total.push(t.elapsed().as_secs_f64() * 1e6);
@@ -472,10 +588,14 @@ async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
         ],
     );
     summary(
-        "  raw EVALSHA publish round trip",
+        "  raw EVALSHA publish round trip (the one-round-trip floor)",
         publ,
         out,
-        &[("redis_raw_publish_us_p50", 0.5)],
+        &[
+            ("redis_raw_publish_us_p50", 0.5),
+            ("redis_raw_publish_us_p99", 0.99),
+            ("redis_raw_publish_us_p999", 0.999),
+        ],
     );
 }
 
@@ -484,10 +604,10 @@ async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
 /// tick loop's schedule on this (current-thread) runtime: 1 000 ticks of a 10 ms wall-clock-aligned
 /// interval, each measuring its jitter and running the hot path, the prediction published to the
 /// API like the tick loop does.
-fn under_api_load(
+fn under_api_load<S: HotPathStore>(
     rt: &tokio::runtime::Runtime,
     ct: &tokio::runtime::Runtime,
-    hot: &HotPath<RedisStore>,
+    hot: &HotPath<S>,
     out: &mut Map<String, Value>,
 ) {
     let token = CancellationToken::new();
@@ -578,10 +698,40 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let hot = ct.block_on(setup(&redis));
-    ct.block_on(hot_path(&hot, &mut out));
+    // The service's path: pushed snapshot in memory (the aggregator's flush every 100 ms, its
+    // default interval), read as the fallback.
+    let feeder = Feeder::start(&redis.url(), Duration::from_millis(100));
+    let hot = ct.block_on(setup(&redis, |store| {
+        let push = PushStore::new(
+            store,
+            fred::prelude::Config::from_url(&redis.url()).unwrap(),
+            "BTCUSDT",
+            PushLimits::default(),
+            None,
+        )
+        .unwrap()
+        .record_delays();
+        push.start_push();
+        push
+    }));
+    ct.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !hot.store.serving_push() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    ct.block_on(hot_path(&hot, 0, "", &mut out));
+    let read_only = ct.block_on(setup(&redis, |s| s));
+    ct.block_on(hot_path(
+        &read_only,
+        (WARMUP + ITERATIONS) as i64,
+        "_read",
+        &mut out,
+    ));
     ct.block_on(raw_floor(redis.port, &mut out));
     under_api_load(&rt, &ct, &hot, &mut out);
+    let flushes = feeder.stop();
+    push_report(&hot.store, flushes, &mut out);
     if std::env::var("BENCH_ONLY").as_deref() == Ok("hot_path") {
         return;
     }

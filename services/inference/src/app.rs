@@ -13,6 +13,8 @@ use crate::shadow::{ChallengerStream, Shadow};
 use crate::slo::SloWindow;
 use crate::state::{Published, Shared};
 
+use crate::push::PushLimits;
+use crate::push_store::PushStore;
 use crate::store::RedisStore;
 use crate::tick::{TickLoop, model_variant_label};
 use crate::{health, reload, supervision};
@@ -78,7 +80,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         password = password_source.as_str(), "redis client"
     );
     let store = RedisStore::with_config(
-        redis_config,
+        redis_config.clone(),
         &cfg.symbol,
         cfg.predictions.stream_maxlen,
         cfg.tick.redis_timeout(),
@@ -102,6 +104,16 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         cfg.lifecycle.challenger_stream_maxlen,
         cfg.tick.redis_timeout(),
     );
+    // Issue 18: the tick takes the features the aggregator's flush pushed (in memory, no round
+    // trip), reading them as before when the subscription cannot be trusted; same URL, TLS and
+    // ACL user as the store.
+    let store = PushStore::new(
+        store,
+        redis_config,
+        &cfg.symbol,
+        PushLimits::default(),
+        Some(metrics.clone()),
+    )?;
     let hot = HotPath {
         store,
         shared: shared.clone(),
@@ -152,7 +164,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
 /// crossing workers, which `benches/hot_path.rs` measures at ~25 % of the hot path on 2 vCPUs,
 /// and HTTP load on the main runtime cannot delay a tick. Resolves when the loop has stopped.
 fn spawn_tick_thread(
-    ticker: TickLoop<RedisStore>,
+    ticker: TickLoop<PushStore<RedisStore>>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
     let (done, stopped) = tokio::sync::oneshot::channel();
@@ -164,10 +176,12 @@ fn spawn_tick_thread(
         .spawn(move || {
             rt.block_on(async move {
                 ticker.hot.store.start();
+                ticker.hot.store.start_push();
                 if ticker.hot.store.wait_connected(Duration::from_secs(1)).await {
                     seed_history(&ticker.hot.store, &ticker.hot.shared).await;
                 }
                 let store = ticker.run(shutdown).await;
+                store.quit_push().await;
                 store.quit().await;
             });
             let _ = done.send(());

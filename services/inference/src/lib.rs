@@ -2,7 +2,7 @@
 //! stream and the HTTP API, scored 10 s later against the realized mid.
 //!
 //! Pure modules (no I/O): [`schedule`], [`contract`], [`decision`], [`prediction`], [`evaluation`],
-//! [`slo`], [`health`], [`drift`], [`quality`], [`policy`]. I/O: [`store`] (Redis), [`models`]/[`reload`] (files), [`hot_path`] and
+//! [`slo`], [`health`], [`drift`], [`quality`], [`policy`]. I/O: [`store`] (Redis), [`push_store`] (features pushed by the aggregator, pure part [`push`]), [`models`]/[`reload`] (files), [`hot_path`] and
 //! [`tick`] (the loop), [`shadow`] (the challenger), [`promotion`]/[`audit`] (switches),
 //! [`api`]/[`sse`] (HTTP), composed in [`app`].
 
@@ -24,6 +24,8 @@ pub mod models;
 pub mod policy;
 pub mod prediction;
 pub mod promotion;
+pub mod push;
+pub mod push_store;
 pub mod quality;
 pub mod reload;
 pub mod schedule;

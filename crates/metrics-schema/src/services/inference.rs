@@ -28,6 +28,13 @@ label_set!(ShadowLabels {
 label_set!(DriftLabels {
     feature: DriftFeature
 });
+label_set!(FeatureSourceLabels {
+    source: FeatureSource
+});
+label_set!(PushFallbackLabels { reason: PushFallback });
+label_set!(PushMessageLabels {
+    outcome: PushMessageOutcome
+});
 label_set!(ApiErrorLabels {
     route: ApiRoute,
     class: HttpErrorClass
@@ -266,6 +273,37 @@ pub const CHALLENGER_RUNS: MetricDef = MetricDef::ours(
 )
 .labels(ShadowLabels::LABELS);
 
+pub const FEATURE_SOURCE: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_feature_source_total",
+    "Ticks by where their features came from: the pushed snapshot in memory or a Redis read",
+)
+.labels(FeatureSourceLabels::LABELS);
+pub const PUSH_FALLBACKS: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_feature_push_fallbacks_total",
+    "Ticks that read the features because the pushed snapshot could not be used, by reason",
+)
+.labels(PushFallbackLabels::LABELS);
+pub const PUSH_MESSAGES: MetricDef = MetricDef::ours(
+    Inference,
+    Counter,
+    "inference_feature_push_messages_total",
+    "Messages received on the pushed-features channel, by outcome",
+)
+.labels(PushMessageLabels::LABELS);
+pub const PUSH_DELAY: MetricDef = MetricDef::ours(
+    Inference,
+    Histogram,
+    "inference_feature_push_delay_seconds",
+    "Pushed features: receipt here minus the flush's compute_time_us (aggregator clock; negative counts as 0)",
+)
+.buckets(&[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+]);
+
 pub const DEFS: &[MetricDef] = &[
     TOTAL_LATENCY,
     REDIS_READ_DURATION,
@@ -301,6 +339,10 @@ pub const DEFS: &[MetricDef] = &[
     SCORED_PREDICTIONS,
     MODEL_PROMOTIONS,
     CHALLENGER_RUNS,
+    FEATURE_SOURCE,
+    PUSH_FALLBACKS,
+    PUSH_MESSAGES,
+    PUSH_DELAY,
 ];
 
 /// Typed handles for every inference metric.
@@ -340,6 +382,10 @@ pub struct InferenceMetrics {
     pub scored_predictions: Family<RoleLabels, Counter>,
     pub model_promotions: Family<LifecycleLabels, Counter>,
     pub challenger_runs: Family<ShadowLabels, Counter>,
+    pub feature_source: Family<FeatureSourceLabels, Counter>,
+    pub push_fallbacks: Family<PushFallbackLabels, Counter>,
+    pub push_messages: Family<PushMessageLabels, Counter>,
+    pub push_delay: Histogram,
 }
 
 impl InferenceMetrics {
@@ -379,7 +425,35 @@ impl InferenceMetrics {
             scored_predictions: counter_family(reg, &SCORED_PREDICTIONS),
             model_promotions: counter_family(reg, &MODEL_PROMOTIONS),
             challenger_runs: counter_family(reg, &CHALLENGER_RUNS),
+            feature_source: counter_family(reg, &FEATURE_SOURCE),
+            push_fallbacks: counter_family(reg, &PUSH_FALLBACKS),
+            push_messages: counter_family(reg, &PUSH_MESSAGES),
+            push_delay: histogram(reg, &PUSH_DELAY),
         }
+    }
+
+    /// Count one tick's features source (and, for a read, why the pushed snapshot was not used).
+    pub fn feature_source(&self, source: FeatureSource, fallback: Option<PushFallback>) {
+        self.feature_source
+            .get_or_create(&FeatureSourceLabels { source })
+            .inc();
+        if let Some(reason) = fallback {
+            self.push_fallbacks
+                .get_or_create(&PushFallbackLabels { reason })
+                .inc();
+        }
+    }
+
+    /// Count `n` pushed-features messages with this outcome.
+    pub fn push_message(&self, outcome: PushMessageOutcome, n: u64) {
+        self.push_messages
+            .get_or_create(&PushMessageLabels { outcome })
+            .inc_by(n);
+    }
+
+    /// Observe one pushed message's delivery delay in seconds.
+    pub fn push_delay(&self, seconds: f64) {
+        self.push_delay.observe(seconds);
     }
 
     /// Observe one hot-path stage duration in seconds.
