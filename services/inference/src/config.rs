@@ -325,7 +325,12 @@ impl Validate for Config {
             "predictions.max_sse_subscribers",
             format!("must be in [1, 10000], got {}", p.max_sse_subscribers),
         );
-        self.lifecycle.validate(self.evaluation.window, errors);
+        self.lifecycle.validate(
+            self.evaluation.window,
+            &self.model.path,
+            &self.model.baseline_file(),
+            errors,
+        );
         let e = &self.evaluation;
         check(
             errors,

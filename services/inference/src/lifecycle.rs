@@ -72,8 +72,23 @@ impl LifecycleConfig {
         }
     }
 
-    /// Range checks; `window` is `evaluation.window` (the most moved windows a score can rest on).
-    pub fn validate(&self, window: usize, errors: &mut Vec<FieldError>) {
+    /// Range checks; `window` is `evaluation.window` (the most moved windows a score can rest on);
+    /// the challenger and previous-champion files must be files of their own (a promotion moves them).
+    pub fn validate(&self, window: usize, model: &Path, baseline: &Path, errors: &mut Vec<FieldError>) {
+        let previous = self.previous_file(model);
+        if previous == model || previous == baseline {
+            errors.push(FieldError {
+                path: "lifecycle.previous_path".into(),
+                message: "must differ from model.path and the baseline file".into(),
+            });
+        }
+        let c = &self.challenger_path;
+        if !c.as_os_str().is_empty() && (c == model || c == baseline || *c == previous) {
+            errors.push(FieldError {
+                path: "lifecycle.challenger_path".into(),
+                message: "must differ from model.path, the baseline and the previous-champion file".into(),
+            });
+        }
         let mut check = |ok: bool, path: &str, message: String| {
             if !ok {
                 errors.push(FieldError {
@@ -172,11 +187,21 @@ mod tests {
         let model = Path::new("/m/model.onnx");
         assert_eq!(c.previous_file(model), PathBuf::from("/m/previous.onnx"));
         assert_eq!(c.audit_file(model), PathBuf::from("/m/lifecycle-audit.jsonl"));
+        let baseline = Path::new("/m/baseline.onnx");
         let mut errors = Vec::new();
-        c.validate(300, &mut errors);
+        c.validate(300, model, baseline, &mut errors);
         assert!(errors.is_empty(), "{errors:?}");
-        c.validate(100, &mut errors);
+        c.validate(100, model, baseline, &mut errors);
         assert_eq!(errors.len(), 1, "200 windows cannot fit a window of 100");
+        let same = LifecycleConfig {
+            challenger_path: "/m/model.onnx".into(),
+            previous_path: "/m/baseline.onnx".into(),
+            ..LifecycleConfig::default()
+        };
+        let mut errors = Vec::new();
+        same.validate(300, model, baseline, &mut errors);
+        let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["lifecycle.previous_path", "lifecycle.challenger_path"]);
         let l = Lifecycle::disabled(model);
         assert!(l.challenger.is_none() && l.challenger_model().is_none());
     }
