@@ -36,6 +36,12 @@ KEYS = {
     "inference_hot_path_us_p50": ("-", "<= 170", "us"),
     "inference_hot_path_us_p99": ("< 100000", "<= 300", "us"),
     "inference_hot_path_us_p999": ("-", "<= 1000", "us"),
+    # Issue 18: ticks served from the snapshot the aggregator pushed (no read round trip), and the
+    # subscription's delivery delay (flush compute time -> in inference's memory).
+    "inference_feature_push_share": ("-", ">= 0.99", "share"),
+    "inference_feature_push_delay_us_p50": ("-", "-", "us"),
+    "inference_feature_push_delay_us_p99": ("-", "< 250000 (push max delay)", "us"),
+    "redis_raw_publish_us_p50": ("-", "(floor: one round trip)", "us"),
     "model_run_us_p99": ("< 30000 (p95)", "-", "us"),
     "tick_jitter_ms_p99": ("-", "<= 5", "ms"),
     "api_latest_rps_c16": ("-", ">= 20000", "req/s"),

@@ -244,31 +244,62 @@ async fn hot_path<S: HotPathStore>(
     st.report(suffix, suffix, out);
 }
 
-/// Share of ticks served from the pushed snapshot and the subscription's delivery delay.
-fn push_report(store: &PushStore<RedisStore>, flushes: u64, out: &mut Map<String, Value>) {
-    let served = store.served();
-    let push = served.push.load(std::sync::atomic::Ordering::Relaxed);
-    let read = served.read.load(std::sync::atomic::Ordering::Relaxed);
-    let share = push as f64 / (push + read).max(1) as f64;
-    println!(
-        "features: {push} ticks from the pushed snapshot, {read} read ({:.2} %), {flushes} flushes",
-        share * 100.0
-    );
-    out.insert(
-        "inference_feature_push_share".into(),
-        json!((share * 10_000.0).round() / 10_000.0),
-    );
-    let delays: Vec<f64> = store.take_delays().into_iter().map(|(_, d)| d as f64).collect();
-    if !delays.is_empty() {
-        summary(
-            "  pushed features delivery delay (flush call → in memory)",
-            delays,
-            out,
-            &[
-                ("inference_feature_push_delay_us_p50", 0.5),
-                ("inference_feature_push_delay_us_p99", 0.99),
-            ],
+/// Ticks served from the pushed snapshot / read, and delivery delays, over the measured phases only
+/// (between phases the bench's tick runtime is not driven, unlike the service's tick thread, so
+/// messages wait there and would count as slow deliveries).
+#[derive(Default)]
+struct PushTally {
+    push: u64,
+    read: u64,
+    delays_us: Vec<f64>,
+    started: (u64, u64),
+}
+
+impl PushTally {
+    fn counts(store: &PushStore<RedisStore>) -> (u64, u64) {
+        let s = store.served();
+        (
+            s.push.load(std::sync::atomic::Ordering::Relaxed),
+            s.read.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    fn begin(&mut self, store: &PushStore<RedisStore>) {
+        store.take_delays();
+        self.started = Self::counts(store);
+    }
+
+    fn end(&mut self, store: &PushStore<RedisStore>) {
+        let (p, r) = Self::counts(store);
+        self.push += p - self.started.0;
+        self.read += r - self.started.1;
+        self.delays_us
+            .extend(store.take_delays().into_iter().map(|(_, d)| d as f64));
+    }
+
+    fn report(self, flushes: u64, out: &mut Map<String, Value>) {
+        let share = self.push as f64 / (self.push + self.read).max(1) as f64;
+        println!(
+            "features: {} ticks from the pushed snapshot, {} read ({:.2} %), {flushes} flushes in all",
+            self.push,
+            self.read,
+            share * 100.0
         );
+        out.insert(
+            "inference_feature_push_share".into(),
+            json!((share * 10_000.0).round() / 10_000.0),
+        );
+        if !self.delays_us.is_empty() {
+            summary(
+                "  pushed features delivery delay (flush's compute time → in memory)",
+                self.delays_us,
+                out,
+                &[
+                    ("inference_feature_push_delay_us_p50", 0.5),
+                    ("inference_feature_push_delay_us_p99", 0.99),
+                ],
+            );
+        }
     }
 }
 
@@ -604,10 +635,11 @@ async fn raw_floor(port: u16, out: &mut Map<String, Value>) {
 /// tick loop's schedule on this (current-thread) runtime: 1 000 ticks of a 10 ms wall-clock-aligned
 /// interval, each measuring its jitter and running the hot path, the prediction published to the
 /// API like the tick loop does.
-fn under_api_load<S: HotPathStore>(
+fn under_api_load(
     rt: &tokio::runtime::Runtime,
     ct: &tokio::runtime::Runtime,
-    hot: &HotPath<S>,
+    hot: &HotPath<PushStore<RedisStore>>,
+    tally: &mut PushTally,
     out: &mut Map<String, Value>,
 ) {
     let token = CancellationToken::new();
@@ -639,24 +671,30 @@ fn under_api_load<S: HotPathStore>(
         println!("api-load hot path skipped: wrk not found (make bootstrap installs it)");
         return;
     };
-    std::thread::sleep(Duration::from_secs(1));
+    // Drive the tick runtime meanwhile, as the service's tick thread always is.
+    ct.block_on(async { tokio::time::sleep(Duration::from_secs(1)).await });
+    tally.begin(&hot.store);
     let interval_us = 10_000;
     let (st, jitter_ms) = ct.block_on(async {
         let mut st = Stages::default();
         let mut jitter_ms = Vec::new();
         let mut interval = inference::tick::aligned_interval(interval_us);
+        let mut last_slot = 0;
         for _ in 0..1_000 {
             interval.tick().await;
             let wall = now_us();
             jitter_ms.push(inference::schedule::offset_us(wall, interval_us).unsigned_abs() as f64 / 1e3);
-            let o = hot
-                .tick(inference::schedule::nearest_slot_us(wall, interval_us))
-                .await;
+            // A tick late by more than half the interval rounds to the next slot, which the next
+            // tick would round to as well: a duplicate, whose publish skips the XADD.
+            let slot = inference::schedule::nearest_slot_us(wall, interval_us).max(last_slot + interval_us);
+            last_slot = slot;
+            let o = hot.tick(slot).await;
             st.push(&o);
             publish(&o);
         }
         (st, jitter_ms)
     });
+    tally.end(&hot.store);
     let o = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     println!("wrk -t2 -c16 -d13s during the ticks (in-process API, shared cores):\n{text}");
@@ -720,7 +758,10 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });
+    let mut tally = PushTally::default();
+    tally.begin(&hot.store);
     ct.block_on(hot_path(&hot, 0, "", &mut out));
+    tally.end(&hot.store);
     let read_only = ct.block_on(setup(&redis, |s| s));
     ct.block_on(hot_path(
         &read_only,
@@ -729,9 +770,9 @@ fn main() {
         &mut out,
     ));
     ct.block_on(raw_floor(redis.port, &mut out));
-    under_api_load(&rt, &ct, &hot, &mut out);
+    under_api_load(&rt, &ct, &hot, &mut tally, &mut out);
     let flushes = feeder.stop();
-    push_report(&hot.store, flushes, &mut out);
+    tally.report(flushes, &mut out);
     if std::env::var("BENCH_ONLY").as_deref() == Ok("hot_path") {
         return;
     }

@@ -39,9 +39,10 @@ pub struct Served {
 
 struct Inner {
     slot: Mutex<Slot>,
-    /// The tick's own view of reconnections and connection errors (see the module doc).
-    reconnects: Mutex<Receiver<Server>>,
-    errors: Mutex<Receiver<(Error, Option<Server>)>>,
+    /// The tick's own view of the reconnections and connection errors since the current
+    /// subscription was acknowledged (see the module doc); replaced at each acknowledgement, so the
+    /// events that led to it (the first connection included) do not clear its first snapshot.
+    watch: Mutex<Option<Watch>>,
     client: Client,
     channel: String,
     limits: PushLimits,
@@ -94,14 +95,11 @@ impl<S: HotPathStore> PushStore<S> {
             })
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2))
             .build()?;
-        let reconnects = Mutex::new(client.reconnect_rx());
-        let errors = Mutex::new(client.error_rx());
         Ok(PushStore {
             read,
             inner: Arc::new(Inner {
                 slot: Mutex::new(Slot::default()),
-                reconnects,
-                errors,
+                watch: Mutex::new(None),
                 client,
                 channel: push::channel(symbol),
                 limits,
@@ -176,8 +174,9 @@ impl<S: HotPathStore> PushStore<S> {
     /// The snapshot in memory, if the tick may use it; else why not.
     fn memory_snapshot(&self) -> Result<RawFeatures, PushFallback> {
         let inner = &self.inner;
-        let dropped = drain(&mut lock(&inner.errors));
-        let reconnected = drain(&mut lock(&inner.reconnects));
+        let (dropped, reconnected) = lock(&inner.watch).as_mut().map_or((false, false), |w| {
+            (drain(&mut w.errors), drain(&mut w.reconnects))
+        });
         let mut slot = lock(&inner.slot);
         if dropped {
             slot.invalidate();
@@ -188,6 +187,12 @@ impl<S: HotPathStore> PushStore<S> {
         slot.choose(inner.client.is_connected(), Instant::now(), &inner.limits)
             .cloned()
     }
+}
+
+/// Connection events the tick checks itself.
+struct Watch {
+    reconnects: Receiver<Server>,
+    errors: Receiver<(Error, Option<Server>)>,
 }
 
 /// Whether anything (or an overflow) was queued; empties the queue.
@@ -257,7 +262,15 @@ impl Inner {
 
     async fn subscribe(&self) {
         match self.client.subscribe(self.channel.as_str()).await {
-            Ok(()) => lock(&self.slot).subscribed = true,
+            Ok(()) => {
+                // No await between the acknowledgement being handled here and the follower's next
+                // look at its own receivers: an event after this point reaches both.
+                *lock(&self.watch) = Some(Watch {
+                    reconnects: self.client.reconnect_rx(),
+                    errors: self.client.error_rx(),
+                });
+                lock(&self.slot).subscribed = true;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, channel = %self.channel, "cannot subscribe to pushed features; reading")
             }
