@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 JOBS ?= 2
-PROFILE ?= release
+# `local` (Cargo.toml): release without LTO, for make run; `release` (thin LTO) is what the images build.
+PROFILE ?= local
 # target/<dir> name -> cargo profile name (debug builds come from the `dev` profile)
 CARGO_PROFILE := $(if $(filter debug,$(PROFILE)),dev,$(PROFILE))
 VENV := .local/venv

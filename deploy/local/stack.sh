@@ -14,7 +14,7 @@
 # target). AM_FAST=1 renders Alertmanager with 1 s group_wait / 5 s group_interval (tests).
 # The exchange simulator runs a seeded synthetic market by default; SIM_REPLAY="file1.gz file2.gz"
 # replays recordings instead (looped).
-# PROFILE=release|debug picks target/<profile>/ binaries (default: release).
+# PROFILE=local|release|debug picks target/<profile>/ binaries (default: local, as make run builds).
 # ARCHIVE_DIR=<dir> also starts archive-writer: every Kinesis record into <dir> in the Firehose archive format
 # (gzip files, one a minute), for `dataset-builder --archive <dir>` (docs/model.md, "Retrain on your own history").
 set -euo pipefail
@@ -22,7 +22,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 run_dir="${RUN_DIR:-$root/.run}"
 : "${REDIS_PORT:=6379}" "${KINESIS_PORT:=4567}" "${PROM_PORT:=9095}" "${AM_PORT:=9093}"
 : "${REDIS_EXPORTER_PORT:=9121}" "${INGESTOR_PORT:=9090}" "${AGGREGATOR_PORT:=9091}" "${INFERENCE_PORT:=9092}"
-: "${PROFILE:=release}" "${STREAM_NAME:=market-events}" "${SIM_PORT:=9443}" "${SIM_SEED:=1}"
+: "${PROFILE:=local}" "${STREAM_NAME:=market-events}" "${SIM_PORT:=9443}" "${SIM_SEED:=1}"
 : "${SINK_PORT:=9099}"
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/$PROFILE"
 mkdir -p "$run_dir/logs" "$run_dir/pids" "$run_dir/data"
