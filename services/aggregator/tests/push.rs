@@ -134,3 +134,62 @@ async fn an_accepted_flush_publishes_the_hash_it_wrote_and_a_refused_one_publish
     let next = fields(&sub.next(Duration::from_secs(5)).expect("next flush")[2]);
     assert_eq!(next["compute_time_us"], b"3000");
 }
+
+/// Deploy order safety: an aggregator whose ACL user may not PUBLISH on the channel (the users
+/// stack not yet updated) still flushes: the hash is written, the flush succeeds, nothing is pushed.
+#[tokio::test(flavor = "current_thread")]
+async fn a_refused_publish_does_not_fail_the_flush() {
+    let redis = RedisServer::start().expect("redis-server (make bootstrap)");
+    let admin = Client::new(Config::from_url(&redis.url()).unwrap(), None, None, None);
+    admin.init().await.unwrap();
+    // The aggregator's rights before issue 18: its keys and commands, no channel, no PUBLISH.
+    let _: () = admin
+        .custom(
+            fred::cmd!("ACL"),
+            vec![
+                "SETUSER",
+                "agg-old",
+                "on",
+                ">agg-old-password-123",
+                "resetchannels",
+                "~{BTCUSDT}:*",
+                "-@all",
+                "+evalsha",
+                "+eval",
+                "+script|load",
+                "+hset",
+                "+hget",
+                "+ping",
+                "+hello",
+                "+info",
+                "+client|setname",
+                "+client|id",
+                "+select",
+                "+auth",
+            ],
+        )
+        .await
+        .unwrap();
+    let mut sub = Sub::new(redis.port, "{BTCUSDT}:features:push");
+    let mut config = Config::from_url(&redis.url()).unwrap();
+    config.username = Some("agg-old".into());
+    config.password = Some("agg-old-password-123".into());
+    let store = Store::connect(
+        config,
+        "BTCUSDT",
+        InstrumentScale::BTCUSDT_SPOT,
+        Duration::from_secs(2),
+        metrics_schema::AggregatorMetrics::register(&mut Default::default()),
+    )
+    .unwrap();
+    store
+        .flush(&published(4, 1.0), &[], 5_000)
+        .await
+        .expect("the flush succeeds although PUBLISH is refused");
+    let epoch: String = admin.hget("{BTCUSDT}:features", "epoch").await.unwrap();
+    assert_eq!(epoch, "4", "the hash was written");
+    assert!(
+        sub.next(Duration::from_millis(300)).is_none(),
+        "nothing was published"
+    );
+}
