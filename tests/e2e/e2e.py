@@ -246,6 +246,16 @@ def steady(ctx):
     rep.check('inference API /v1/predictions/latest serves the latest Redis prediction',
               status == 200 and latest.get('tick_time_us') == preds[-1][1]['tick_time_us'],
               f'HTTP {status}, api slot {latest.get("tick_time_us")}, redis slot {preds[-1][1]["tick_time_us"]}')
+    # issue 18: ticks take the features the aggregator's flush script pushed (TLS + ACL users as in
+    # production), the HGETALL read only as the fallback (start-up, quiet stretches > 1 s)
+    inf = scrape(stack.url('inference', '/metrics'))
+    pushed = metric_sum(inf, 'inference_feature_source_total', source='push')
+    read = metric_sum(inf, 'inference_feature_source_total', source='read')
+    reasons = {r: metric_sum(inf, 'inference_feature_push_fallbacks_total', reason=r)
+               for r in ('disconnected', 'no_snapshot', 'silent', 'lagging')}
+    rep.check('steady: most ticks use the features pushed by the aggregator (no read round trip)',
+              pushed > 0 and pushed >= 0.5 * (pushed + read),
+              f'{pushed:.0f} from the push, {read:.0f} read; fallbacks {reasons}')
 
     # event accounting: simulator -> ingestor -> Kinesis -> aggregator
     st = check.sim_stats(stack)
