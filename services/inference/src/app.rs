@@ -135,7 +135,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     .with_shadow(Shadow::new(
         Evaluator::new(cfg.evaluation.window, cfg.evaluation.min_samples, interval_us * 2),
         Some(challenger_stream),
-    ));
+    ))
+    .with_slow_read(cfg.tick.slow_read_ms as f64 / 1e3);
     // Ready once the first tick completed; unhealthy when none completed for 3 intervals.
     let watcher = tokio::spawn(supervision::watch(
         h.clone(),

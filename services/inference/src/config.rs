@@ -99,6 +99,9 @@ pub struct TickConfig {
     pub min_completeness: f64,
     /// Bound on each Redis round trip of the hot path.
     pub redis_timeout_ms: u64,
+    /// `/health` calls Redis `degraded` when the median read of the last 15 ticks is above this
+    /// (seed 000: 5 ms, the `RedisReadLatencyHigh` threshold).
+    pub slow_read_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -163,6 +166,7 @@ impl Default for TickConfig {
             max_clock_skew_ms: 2_000,
             min_completeness: 0.9,
             redis_timeout_ms: 250,
+            slow_read_ms: 5,
         }
     }
 }
@@ -293,6 +297,12 @@ impl Validate for Config {
         );
         check(
             errors,
+            (1..=60_000).contains(&t.slow_read_ms),
+            "tick.slow_read_ms",
+            format!("must be in [1, 60000], got {}", t.slow_read_ms),
+        );
+        check(
+            errors,
             (0.0..=1.0).contains(&t.min_completeness),
             "tick.min_completeness",
             format!("must be in [0, 1], got {}", t.min_completeness),
@@ -387,6 +397,7 @@ mod tests {
         c.tick.min_completeness = 1.5;
         c.predictions.history = 0;
         c.tick.max_market_age_ms = 50;
+        c.tick.slow_read_ms = 0;
         let mut errors = Vec::new();
         c.validate(&mut errors);
         let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
@@ -394,6 +405,7 @@ mod tests {
         assert!(paths.contains(&"tick.min_completeness"), "{paths:?}");
         assert!(paths.contains(&"predictions.history"), "{paths:?}");
         assert!(paths.contains(&"tick.max_market_age_ms"), "{paths:?}");
+        assert!(paths.contains(&"tick.slow_read_ms"), "{paths:?}");
         assert_eq!(Config::default().tick.max_market_age_us(), Some(5_000_000));
         c.tick.max_market_age_ms = 0;
         assert_eq!(c.tick.max_market_age_us(), None);

@@ -18,6 +18,20 @@ pub struct Pending {
     pub confidence: f64,
 }
 
+impl Pending {
+    /// The prediction's claim, due one horizon after its slot; `None` without a mid and a
+    /// predicted mid (nothing to score).
+    pub fn of(p: &crate::prediction::Prediction, horizon_us: i64) -> Option<Pending> {
+        Some(Pending {
+            target_time_us: p.tick_time_us + horizon_us,
+            mid: p.mid?,
+            predicted_mid: p.predicted_mid?,
+            p_up: p.p_up,
+            confidence: p.confidence,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Scored {
     abs_error: f64,

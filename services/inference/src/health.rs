@@ -68,12 +68,32 @@ pub fn model(
 }
 
 /// The last [`REDIS_WINDOW`] ticks' Redis outcomes: round trip ok, and the read's duration.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RedisWindow {
     ticks: std::collections::VecDeque<(bool, f64)>,
+    /// A median read above this is `degraded` (`tick.slow_read_ms`, default [`SLOW_READ_SECS`]).
+    pub slow_read_secs: f64,
+}
+
+impl Default for RedisWindow {
+    fn default() -> Self {
+        RedisWindow::new(SLOW_READ_SECS)
+    }
 }
 
 impl RedisWindow {
+    pub fn new(slow_read_secs: f64) -> Self {
+        RedisWindow {
+            ticks: std::collections::VecDeque::with_capacity(REDIS_WINDOW + 1),
+            slow_read_secs,
+        }
+    }
+
+    /// The median read when it is above the slow-read bound.
+    pub fn slow_median(&self) -> Option<f64> {
+        self.median_read().filter(|s| *s > self.slow_read_secs)
+    }
+
     pub fn push(&mut self, ok: bool, read_secs: f64) {
         if self.ticks.len() == REDIS_WINDOW {
             self.ticks.pop_front();
@@ -97,12 +117,12 @@ impl RedisWindow {
 }
 
 /// `redis_connectivity` from the latest tick and recent history: disconnected (latest round trip
-/// failed), degraded (a failure within the recent window, or the window's median read slow),
-/// connected.
+/// failed), degraded (a failure within the recent window, or `slow_median`: the window's median
+/// read when above the bound, see [`RedisWindow::slow_median`]), connected.
 pub fn redis(
     last_ok: bool,
     recent_failures: u32,
-    median_read_secs: Option<f64>,
+    slow_median: Option<f64>,
     last_error: Option<&str>,
 ) -> Component {
     if !last_ok {
@@ -122,7 +142,7 @@ pub fn redis(
             Some(format!("{recent_failures} failed round trip(s) in the last 30 s")),
         );
     }
-    if let Some(s) = median_read_secs.filter(|s| *s > SLOW_READ_SECS) {
+    if let Some(s) = slow_median {
         return (
             Level::Degraded,
             "degraded",

@@ -57,8 +57,8 @@ fn refused_reload_with_a_serving_model_or_a_failed_run_is_degraded() {
 
 #[test]
 fn redis_states_follow_the_latest_round_trip_and_recent_failures() {
-    assert_eq!(redis(true, 0, Some(0.0002), None).1, "connected");
-    assert_eq!(redis(true, 2, Some(0.0002), None).1, "degraded");
+    assert_eq!(redis(true, 0, None, None).1, "connected");
+    assert_eq!(redis(true, 2, None, None).1, "degraded");
     assert_eq!(redis(true, 0, Some(0.02), None).1, "degraded");
     let (level, word, _) = redis(false, 1, None, Some("refused"));
     assert_eq!((level, word), (Level::Degraded, "disconnected"));
@@ -74,13 +74,17 @@ fn one_slow_read_is_noise_a_slow_median_is_degraded() {
         w.push(true, 0.0003);
     }
     w.push(true, 0.040);
-    assert_eq!(redis(true, w.failures(), w.median_read(), None).1, "connected");
+    assert_eq!(redis(true, w.failures(), w.slow_median(), None).1, "connected");
     for _ in 0..7 {
         w.push(true, 0.008);
     }
-    let (_, word, detail) = redis(true, w.failures(), w.median_read(), None);
+    let (_, word, detail) = redis(true, w.failures(), w.slow_median(), None);
     assert_eq!(word, "degraded");
     assert!(detail.unwrap().contains("median 8.0 ms"));
+    // The bound is configurable (`tick.slow_read_ms`): at 10 ms the same window is connected.
+    w.slow_read_secs = 0.010;
+    assert_eq!(redis(true, w.failures(), w.slow_median(), None).1, "connected");
+    w.slow_read_secs = SLOW_READ_SECS;
     // The window slides: 15 fast reads later the slow ones are gone; failed reads never count
     // as durations but do count as failures.
     for _ in 0..REDIS_WINDOW {

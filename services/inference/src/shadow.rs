@@ -151,14 +151,8 @@ impl Shadow {
                         features: Some(snap),
                     };
                     let p = prediction::shape(&ctx, Some(out), ServedBy::Ml, Some(c.version.clone()), None);
-                    if let (Some(mid), Some(predicted_mid)) = (p.mid, p.predicted_mid) {
-                        self.evaluator.push(Pending {
-                            target_time_us: p.tick_time_us + HORIZON_US,
-                            mid,
-                            predicted_mid,
-                            p_up: p.p_up,
-                            confidence: p.confidence,
-                        });
+                    if let Some(pending) = Pending::of(&p, HORIZON_US) {
+                        self.evaluator.push(pending);
                     }
                     self.publish(&p, o).await
                 }

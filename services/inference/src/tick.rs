@@ -87,6 +87,12 @@ impl<S: HotPathStore> TickLoop<S> {
         }
     }
 
+    /// The median-read bound above which `redis_connectivity` is `degraded` (`tick.slow_read_ms`).
+    pub fn with_slow_read(mut self, secs: f64) -> Self {
+        self.recent_redis = health::RedisWindow::new(secs);
+        self
+    }
+
     /// The challenger's evaluator (same settings as the champion's) and stream writer.
     pub fn with_shadow(mut self, shadow: Shadow) -> Self {
         self.shadow = shadow;
@@ -228,15 +234,9 @@ impl<S: HotPathStore> TickLoop<S> {
         let scored = self.evaluator.observe(o.read_done_us, realized_mid(o));
         let p = &o.prediction;
         if p.served_by != ServedBy::Fallback
-            && let (Some(mid), Some(predicted_mid)) = (p.mid, p.predicted_mid)
+            && let Some(pending) = Pending::of(p, HORIZON_US)
         {
-            self.evaluator.push(Pending {
-                target_time_us: p.tick_time_us + HORIZON_US,
-                mid,
-                predicted_mid,
-                p_up: p.p_up,
-                confidence: p.confidence,
-            });
+            self.evaluator.push(pending);
         }
         if scored == 0 {
             return;
@@ -270,8 +270,8 @@ impl<S: HotPathStore> TickLoop<S> {
             (ReadResult::Unavailable(e), _) | (_, Err(e)) => Some(e.to_string()),
             _ => None,
         };
-        let median = self.recent_redis.median_read();
-        let (l, w, d) = health::redis(ok, failures, median, err.as_deref());
+        let slow = self.recent_redis.slow_median();
+        let (l, w, d) = health::redis(ok, failures, slow, err.as_deref());
         self.health.set(health::REDIS, l, w, d);
         let (l, w, d) = health::features(o.checked, o.read.snapshot(), o.read_done_us);
         self.health.set(health::FEATURES, l, w, d);

@@ -14,26 +14,9 @@ const INTERVAL_US: i64 = 200_000;
 
 /// `tick_us` of every stream entry, oldest first.
 fn stream_slots(port: u16) -> Vec<i64> {
-    let Resp::Array(entries) = redis_cmd(port, &[b"XRANGE", b"{BTCUSDT}:predictions", b"-", b"+"]).unwrap()
-    else {
-        panic!("XRANGE reply")
-    };
-    entries
-        .into_iter()
-        .map(|e| {
-            let Resp::Array(mut idf) = e else { panic!("entry") };
-            let Resp::Array(fields) = idf.remove(1) else {
-                panic!("fields")
-            };
-            let pos = fields
-                .iter()
-                .position(|f| *f == Resp::Bulk(Some(b"tick_us".to_vec())))
-                .unwrap();
-            let Resp::Bulk(Some(v)) = &fields[pos + 1] else {
-                panic!("tick_us value")
-            };
-            String::from_utf8_lossy(v).parse().unwrap()
-        })
+    stream_field(port, "{BTCUSDT}:predictions", "tick_us")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v).parse().unwrap())
         .collect()
 }
 

@@ -31,7 +31,13 @@ fn fresh_features_give_exactly_one_model_prediction_per_two_second_slot() {
         &redis.url(),
         Some("ml.onnx"),
         Some("baseline.onnx"),
-        &[("INFERENCE__EVALUATION__MIN_SAMPLES", "2")],
+        // Slow reads are a latency figure (benches), not this test's subject: on a loaded CI host
+        // the median read reached 7 ms and the health word read `degraded` (CI, stop 21). The
+        // slow-read rule itself is tested in health_tests.rs.
+        &[
+            ("INFERENCE__EVALUATION__MIN_SAMPLES", "2"),
+            ("INFERENCE__TICK__SLOW_READ_MS", "1000"),
+        ],
     );
     // Wait for the first model prediction, then observe a 20 s window.
     let first = wait_for(Duration::from_secs(10), "a first ml prediction", || {
@@ -114,9 +120,16 @@ fn fresh_features_give_exactly_one_model_prediction_per_two_second_slot() {
     );
     assert_eq!(value("service_uptime_ratio"), 1.0);
     assert_eq!(value("service_error_budget_remaining"), 1.0);
-    assert_eq!(svc.component("model_status"), "healthy");
-    assert_eq!(svc.component("redis_connectivity"), "connected");
-    assert_eq!(svc.component("feature_pipeline"), "active");
+    let (_, health) = svc.health();
+    let word = |c: &str| {
+        health["components"][c]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(word("model_status"), "healthy", "{health}");
+    assert_eq!(word("redis_connectivity"), "connected", "{health}");
+    assert_eq!(word("feature_pipeline"), "active", "{health}");
 }
 
 #[test]
@@ -181,7 +194,11 @@ fn redis_outage_degrades_health_keeps_the_service_up_and_it_recovers_when_redis_
         &redis.url(),
         Some("ml.onnx"),
         Some("baseline.onnx"),
-        &[("INFERENCE__TICK__INTERVAL_MS", "500")],
+        // Only reachability is this test's subject, not read latency (see above).
+        &[
+            ("INFERENCE__TICK__INTERVAL_MS", "500"),
+            ("INFERENCE__TICK__SLOW_READ_MS", "1000"),
+        ],
     );
     wait_for(Duration::from_secs(10), "connected", || {
         (svc.component("redis_connectivity") == "connected").then_some(())

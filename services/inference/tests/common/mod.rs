@@ -309,8 +309,8 @@ pub fn start_service(
     Service { process, dir }
 }
 
-/// The `json` field of every entry of a stream, oldest first (e.g. `{BTCUSDT}:predictions`).
-pub fn stream_json(port: u16, key: &str) -> Vec<serde_json::Value> {
+/// The value of `field` in every entry of a stream, oldest first.
+pub fn stream_field(port: u16, key: &str, field: &str) -> Vec<Vec<u8>> {
     let Resp::Array(entries) = redis_cmd(port, &[b"XRANGE", key.as_bytes(), b"-", b"+"]).unwrap() else {
         panic!("XRANGE reply")
     };
@@ -323,13 +323,21 @@ pub fn stream_json(port: u16, key: &str) -> Vec<serde_json::Value> {
             };
             let pos = fields
                 .iter()
-                .position(|f| *f == Resp::Bulk(Some(b"json".to_vec())))
-                .unwrap();
+                .position(|f| *f == Resp::Bulk(Some(field.as_bytes().to_vec())))
+                .unwrap_or_else(|| panic!("no {field} in a {key} entry"));
             let Resp::Bulk(Some(v)) = &fields[pos + 1] else {
-                panic!("json value")
+                panic!("{field} value")
             };
-            serde_json::from_slice(v).unwrap()
+            v.clone()
         })
+        .collect()
+}
+
+/// The `json` field of every entry of a stream, oldest first (e.g. `{BTCUSDT}:predictions`).
+pub fn stream_json(port: u16, key: &str) -> Vec<serde_json::Value> {
+    stream_field(port, key, "json")
+        .iter()
+        .map(|v| serde_json::from_slice(v).unwrap())
         .collect()
 }
 
